@@ -1,0 +1,46 @@
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/command.h"
+
+namespace kvtier::cli {
+
+std::vector<Command>& command_registry() {
+  static std::vector<Command> registry;
+  return registry;
+}
+
+}  // namespace kvtier::cli
+
+int main(int argc, char** argv) {
+  using namespace kvtier::cli;
+  CLI::App app{"kvtier: an LLM serving stack with a tiered (GPU, CPU) KV cache"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "kvtier 0.1.0");
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+
+  auto& registry = command_registry();
+  std::sort(registry.begin(), registry.end(),
+            [](const Command& a, const Command& b) { return a.name < b.name; });
+  std::vector<std::pair<CLI::App*, std::function<int()>>> actions;
+  for (auto& command : registry) {
+    CLI::App* sub = app.add_subcommand(command.name, command.description);
+    actions.emplace_back(sub, command.setup(*sub));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_mt("kvtier"));
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  for (auto& [sub, action] : actions) {
+    if (sub->parsed()) return action();
+  }
+  return 2;
+}
