@@ -40,7 +40,9 @@ function(kvtier_tests name)
     KVTIER_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     KVTIER_BINARY_DIR="${PROJECT_BINARY_DIR}"
     KVTIER_BIN="$<TARGET_FILE:kvtier>")
-  add_dependencies(kvtier_${name}_test kvtier)
+  if(name STREQUAL "integration")
+    add_dependencies(kvtier_${name}_test kvtier)
+  endif()
   gtest_discover_tests(kvtier_${name}_test
     WORKING_DIRECTORY ${PROJECT_BINARY_DIR}
     DISCOVERY_TIMEOUT 60
