@@ -18,6 +18,8 @@ struct ConnectorStats {
   uint64_t store_bytes = 0, load_bytes = 0;      // cumulative
   double store_seconds = 0, load_seconds = 0;    // cumulative wall time of completed transfers
   uint64_t stores = 0, loads = 0;                // completed transfers
+  uint64_t stored_blocks = 0, loaded_blocks = 0;  // blocks moved by those transfers
+  uint64_t evictions = 0;                        // blocks evicted to make room for stores
 };
 
 class KvConnector {
@@ -48,6 +50,11 @@ class KvConnector {
   virtual void drain() = 0;
 
   virtual ConnectorStats stats() const = 0;
+
+  // True when the tier wants only blocks made entirely of prompt tokens offered to offer_store()
+  // (kv_connector_extra_config "store_prompt_only"); the scheduler then skips blocks that hold
+  // generated tokens.
+  virtual bool store_prompt_only() const { return false; }
 };
 
 }  // namespace kvtier::kv
