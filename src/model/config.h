@@ -3,6 +3,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "common/status.h"
 
@@ -11,6 +14,9 @@ namespace kvtier::model {
 enum class DType { kF32, kF16, kBF16 };
 const char* dtype_name(DType t);  // "float32", "float16", "bfloat16" (config.json's torch_dtype)
 int dtype_size(DType t);
+// Accepts config.json's torch names ("bfloat16", "float16", "float32") and the short forms
+// "bf16", "fp16", "fp32".
+Expected<DType> parse_dtype(std::string_view name);
 
 struct ModelConfig {
   std::string architecture = "Qwen3ForCausalLM";
@@ -32,5 +38,8 @@ struct ModelConfig {
 
 // Reads DIR/config.json; errors name the file and the field.
 Expected<ModelConfig> load_config(const std::filesystem::path& model_dir);
+// The same from parsed JSON; `source` names it in errors. Understands both the transformers 4
+// keys (torch_dtype, rope_theta) and the transformers 5 ones (dtype, rope_parameters).
+Expected<ModelConfig> parse_config(const nlohmann::json& j, const std::string& source);
 
 }  // namespace kvtier::model

@@ -1,0 +1,99 @@
+#pragma once
+// The CUDA backend: a Qwen3 decoder in bf16 with fp32 accumulation on one GPU. GEMMs go through
+// cuBLASLt (or a weight-streaming kernel for a few rows), attention reads the paged bf16 KV pool,
+// and decode-only steps replay CUDA graphs captured per padded batch size. Called only from the
+// engine thread; all device work is on kernels::cuda::compute_stream(), which the offload copy
+// engine orders its copies after.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "kernels/cuda/attention.h"
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/gemm.h"
+#include "model/cuda/cuda_weights.h"
+#include "model/cuda/step_plan.h"
+#include "model/model_runner.h"
+
+namespace kvtier::model::cuda {
+
+class CudaModelRunner final : public ModelRunner {
+ public:
+  struct Tuning {
+    bool cuda_graphs = true;
+    kernels::cuda::SmallBatchGemm small_batch = kernels::cuda::SmallBatchGemm::kAuto;
+    kernels::cuda::PrefillKernel prefill_kernel = kernels::cuda::PrefillKernel::kRows16Keys64;
+  };
+
+  static Expected<std::unique_ptr<CudaModelRunner>> create(const RunnerOptions& options,
+                                                           const Tuning& tuning);
+  // Seeded random weights made on the device: the real shapes without a checkpoint on disk.
+  static Expected<std::unique_ptr<CudaModelRunner>> create_random(const ModelConfig& config,
+                                                                  const RunnerOptions& options,
+                                                                  uint64_t seed,
+                                                                  const Tuning& tuning);
+  ~CudaModelRunner() override;
+
+  const ModelConfig& config() const override { return config_; }
+  const kv::KvLayout& kv_layout() const override { return layout_; }
+  kv::KvPool kv_pool() override;
+  Status forward(const ForwardBatch& batch, std::vector<float>& logits) override;
+
+  // Greedy decoding's fast path: the arg-max runs on the device and only ids cross PCIe.
+  Status forward_greedy(const ForwardBatch& batch, std::vector<int32_t>& ids);
+  // Runs the batch, keeps the logits on the device and waits for the step (benchmarks).
+  Status forward_on_device(const ForwardBatch& batch);
+
+  // Switches kernels (benchmarks compare them on one set of weights); drops captured graphs.
+  void set_tuning(const Tuning& tuning);
+  const Tuning& tuning() const { return tuning_; }
+
+  size_t weight_bytes() const { return weights_.bytes(); }
+  int32_t num_captured_graphs() const { return int32_t(graphs_.size()); }
+  // Largest decode batch replayed through a CUDA graph (0: graphs off).
+  int32_t max_graph_batch() const;
+
+ private:
+  enum class Output { kNone, kLogits, kGreedy };
+  CudaModelRunner() = default;
+  static Expected<std::unique_ptr<CudaModelRunner>> finish(std::unique_ptr<CudaModelRunner> r,
+                                                           const RunnerOptions& options,
+                                                           const Tuning& tuning);
+  Status run(const ForwardBatch& batch, Output out, std::vector<float>* logits,
+             std::vector<int32_t>* ids);
+  Status run_piece(const ForwardBatch& piece, bool use_graph, StepPlan& plan);
+  Status enqueue_step(const StepPlan& plan);
+  Status enqueue_layer(int32_t layer, const StepPlan& plan);
+  int32_t graph_bucket(int32_t num_seqs) const;
+
+  ModelConfig config_;
+  kv::KvLayout layout_;
+  Tuning tuning_;
+  cudaStream_t stream_ = nullptr;
+  int32_t num_sms_ = 0;
+  CudaWeights weights_;
+  std::unique_ptr<kernels::cuda::Gemm> gemm_;
+  kernels::cuda::DeviceBuffer kv_;
+  int32_t num_blocks_ = 0;
+
+  // Step metadata: packed on the host (pinned), copied once per step to a device buffer whose
+  // address never changes (captured graphs read it).
+  StepCapacity cap_;
+  StepSections sections_;
+  kernels::cuda::PinnedBuffer meta_host_;
+  kernels::cuda::DeviceBuffer meta_dev_;
+
+  // Activations for cap_.max_tokens tokens.
+  struct Activations {
+    kernels::cuda::DeviceBuffer residual, normed, qkv, q, attn, proj, gate_up, act;
+    kernels::cuda::DeviceBuffer final_rows, logits, greedy_ids, decode_ws, split_counters, inv_freq;
+  } a_;
+
+  // Decode graphs by padded batch size, captured on first use.
+  std::map<int32_t, cudaGraphExec_t> graphs_;
+};
+
+}  // namespace kvtier::model::cuda
