@@ -33,6 +33,7 @@ struct EngineConfig {
   std::string kv_offloading_backend;     // --kv-offloading-backend (native)
 
   int32_t num_threads = 0;               // CPU backend threads; 0 = all cores
+  int32_t max_logprobs = 20;             // --max-logprobs: most top logprobs a request may ask for
 };
 
 }  // namespace kvtier::engine

@@ -58,6 +58,8 @@ struct RequestOutput {
   std::vector<TokenLogprob> logprobs;  // one per new token when logprobs were asked for
   std::optional<FinishReason> finish_reason;
   std::optional<std::string> stop_reason;  // the stop string or stop token id that matched
+  std::optional<int32_t> stop_token_id;    // set (with stop_reason its decimal text) when a
+                                           // stop_token_ids entry matched
   int32_t prompt_tokens = 0;
   int32_t completion_tokens = 0;
   int32_t cached_tokens = 0;           // prompt tokens served from the GPU or CPU prefix cache

@@ -17,12 +17,19 @@
 namespace kvtier::tokenizer {
 
 class ChatTemplate;
+struct TokenizerSpec;
+struct TokenizerConfig;
 
 struct ChatOptions {
   bool add_generation_prompt = true;
   // Absent means "undefined" inside the template (Qwen3's template tests `is defined`).
   std::optional<bool> enable_thinking;
   nlohmann::json tools;  // null when absent
+  // Used instead of `tools` when not null: keeps the request's key order, which tojson prints
+  // (as Python's json.dumps does); nlohmann::json sorts keys.
+  nlohmann::ordered_json ordered_tools;
+  // More template variables (vLLM's chat_template_kwargs), as a JSON object or null.
+  nlohmann::ordered_json template_kwargs;
 };
 
 class Tokenizer {
@@ -30,6 +37,8 @@ class Tokenizer {
   // Reads DIR/tokenizer.json and DIR/tokenizer_config.json; the chat template is parsed here so a
   // template the interpreter cannot handle fails at load, naming the line and construct.
   static Expected<std::shared_ptr<const Tokenizer>> load(const std::filesystem::path& dir);
+  // From already-read parts (tokenizer_json.h, tokenizer_config.h).
+  static Expected<std::shared_ptr<const Tokenizer>> build(TokenizerSpec spec, TokenizerConfig config);
   ~Tokenizer();
 
   // Special tokens in the text are matched as Hugging Face does (added_tokens before
@@ -51,6 +60,10 @@ class Tokenizer {
   // messages: [{"role": ..., "content": ...}, ...] as in the OpenAI API.
   Expected<std::string> apply_chat_template(const nlohmann::json& messages,
                                             const ChatOptions& options) const;
+  // The same keeping the key order of the messages' objects (what tojson prints).
+  Expected<std::string> apply_chat_template(const nlohmann::ordered_json& messages,
+                                            const ChatOptions& options) const;
+  const ChatTemplate* chat_template() const;
 
  private:
   Tokenizer();

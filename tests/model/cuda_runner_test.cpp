@@ -286,7 +286,8 @@ TEST_F(CudaRunner, KernelChoicesAgree) {
   const std::vector<CudaModelRunner::Tuning> choices = {
       {},
       {.small_batch = SmallBatchGemm::kTensorCore, .prefill_kernel = PrefillKernel::kRows32Keys64},
-      {.small_batch = SmallBatchGemm::kScalar, .prefill_kernel = PrefillKernel::kRows32Keys32},
+      {.small_batch = SmallBatchGemm::kScalar, .prefill_kernel = PrefillKernel::kRows16Keys64},
+      {.small_batch = SmallBatchGemm::kScalarThenTensorCore},
       {.cuda_graphs = false, .small_batch = SmallBatchGemm::kCublasLt}};
   std::vector<std::vector<float>> results;
   for (const auto& tuning : choices) {

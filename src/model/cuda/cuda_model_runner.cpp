@@ -128,9 +128,6 @@ Expected<std::unique_ptr<CudaModelRunner>> CudaModelRunner::finish(
   KVTIER_RETURN_IF_ERROR(alloc<uint8_t>(
       a.decode_ws, kc::decode_workspace_bytes(cap.max_seqs, c.num_attention_heads, c.head_dim, 32),
       "decode attention workspace"));
-  KVTIER_RETURN_IF_ERROR(
-      alloc<int32_t>(a.split_counters, s * c.num_key_value_heads, "decode split counters"));
-  KVTIER_CUDA_RETURN_IF_ERROR(cudaMemset(a.split_counters.get(), 0, a.split_counters.bytes()));
   std::vector<float> inv_freq(d / 2);
   kc::rope_inv_freq(c.rope_theta, c.head_dim, inv_freq.data());
   KVTIER_RETURN_IF_ERROR(alloc<float>(a.inv_freq, inv_freq.size(), "rope frequencies"));
@@ -257,7 +254,6 @@ Status CudaModelRunner::enqueue_layer(int32_t l, const StepPlan& plan) {
     m.block_ids = meta + sections_.block_ids;
     m.num_seqs = plan.num_decode;
     m.num_splits = kc::decode_num_splits(plan.num_decode, c.num_key_value_heads, num_sms_);
-    m.split_counters = a.split_counters.get<int32_t>();
     KVTIER_KERNEL_RETURN_IF_ERROR(
         kc::decode_attention(stream_, attn, m, a.decode_ws.get(), a.decode_ws.bytes()));
   }

@@ -25,7 +25,7 @@ class CudaModelRunner final : public ModelRunner {
   struct Tuning {
     bool cuda_graphs = true;
     kernels::cuda::SmallBatchGemm small_batch = kernels::cuda::SmallBatchGemm::kAuto;
-    kernels::cuda::PrefillKernel prefill_kernel = kernels::cuda::PrefillKernel::kRows16Keys64;
+    kernels::cuda::PrefillKernel prefill_kernel = kernels::cuda::PrefillKernel::kRows32Keys32;
   };
 
   static Expected<std::unique_ptr<CudaModelRunner>> create(const RunnerOptions& options,
@@ -89,7 +89,7 @@ class CudaModelRunner final : public ModelRunner {
   // Activations for cap_.max_tokens tokens.
   struct Activations {
     kernels::cuda::DeviceBuffer residual, normed, qkv, q, attn, proj, gate_up, act;
-    kernels::cuda::DeviceBuffer final_rows, logits, greedy_ids, decode_ws, split_counters, inv_freq;
+    kernels::cuda::DeviceBuffer final_rows, logits, greedy_ids, decode_ws, inv_freq;
   } a_;
 
   // Decode graphs by padded batch size, captured on first use.

@@ -1,0 +1,538 @@
+// The CUDA backend on real Qwen3 shapes with seeded random weights generated on the device (no
+// checkpoint on disk): decode step time against its memory floor, prefill throughput, and KV block
+// store/load bandwidth through the offload tier's copy engine. Prints a summary table at the end;
+// scripts/gpu-bench runs it and docs/performance.md records the figures.
+#ifdef KVTIER_HAVE_CUDA
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "kernels/cuda/attention.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/gemm.h"
+#include "kv/offload/transfer.h"
+#include "model/cuda/cuda_model_runner.h"
+#include "model/presets.h"
+
+namespace kvtier::model::cuda {
+namespace {
+
+namespace kc = kernels::cuda;
+using Clock = std::chrono::steady_clock;
+
+constexpr int32_t kDecodeContext = 1024;  // tokens of context of each decoding sequence
+constexpr int32_t kPrefillTokens = 8192;
+constexpr int32_t kOffloadTokens = 10000;
+constexpr int32_t kMaxBatch = 256;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Summary rows, printed after the benchmarks in the order first seen.
+struct Row {
+  std::string what, measured, floor, ratio;
+};
+std::vector<Row>& rows() {
+  static std::vector<Row> r;
+  return r;
+}
+void report(Row row) {
+  for (Row& r : rows())
+    if (r.what == row.what) {
+      r = std::move(row);
+      return;
+    }
+  rows().push_back(std::move(row));
+}
+
+// Device memory bandwidth in bytes/s (read + write of a large copy); BM_DeviceCopy measures it,
+// facts.md's 4,227 GB/s stands in when it did not run.
+double& device_bandwidth() {
+  static double bw = 4227e9;
+  return bw;
+}
+
+using Tuning = CudaModelRunner::Tuning;
+using kc::PrefillKernel;
+using kc::SmallBatchGemm;
+
+bool same(const Tuning& a, const Tuning& b) {
+  return a.cuda_graphs == b.cuda_graphs && a.small_batch == b.small_batch &&
+         a.prefill_kernel == b.prefill_kernel;
+}
+
+// One runner per model, alive between that model's benchmarks (the 8B weights take 16 GB); each
+// benchmark sets the kernels it compares.
+CudaModelRunner* runner(const std::string& model, const Tuning& tuning, benchmark::State& state) {
+  static std::string cached_model;
+  static std::unique_ptr<CudaModelRunner> cached;
+  if (cached_model != model) {
+    cached.reset();
+    cached_model.clear();
+    auto config = preset_config(model);
+    if (!config) {
+      state.SkipWithError(config.error().to_string().c_str());
+      return nullptr;
+    }
+    RunnerOptions o;
+    o.device = "cuda";
+    o.max_num_seqs = kMaxBatch;
+    o.max_num_batched_tokens = kPrefillTokens;
+    o.num_gpu_blocks = kMaxBatch * (kDecodeContext / 16 + 1) + kPrefillTokens / 16 + 16;
+    auto r = CudaModelRunner::create_random(*config, o, 1234, tuning);
+    if (!r) {
+      state.SkipWithError(r.error().to_string().c_str());
+      return nullptr;
+    }
+    cached = std::move(*r);
+    cached_model = model;
+  }
+  if (!same(cached->tuning(), tuning)) cached->set_tuning(tuning);
+  return cached.get();
+}
+
+// Bytes a decode step must read: every weight except the embedding table (only its rows), plus
+// the context's KV.
+double decode_weight_bytes(const ModelConfig& c) {
+  const double h = c.hidden_size, d = c.head_dim, i = c.intermediate_size;
+  const double q = c.num_attention_heads * d, kv = c.num_key_value_heads * d;
+  const double layer = h * (q + 2 * kv) + q * h + 3 * h * i + 2 * h + 2 * d;
+  return 2 * (c.num_hidden_layers * layer + h + double(c.vocab_size) * h);
+}
+
+double decode_kv_bytes(const ModelConfig& c, int32_t batch) {
+  return double(batch) * kDecodeContext * 2.0 * c.num_hidden_layers * c.num_key_value_heads *
+         c.head_dim * 2;
+}
+
+// Model FLOPs of a prefill of n tokens: the GEMMs, causal attention, one row of LM head.
+double prefill_flops(const ModelConfig& c, double n) {
+  const double h = c.hidden_size, d = c.head_dim, i = c.intermediate_size;
+  const double q = c.num_attention_heads * d, kv = c.num_key_value_heads * d;
+  const double gemm = 2 * n * c.num_hidden_layers * (h * (q + 2 * kv) + q * h + 3 * h * i);
+  const double attn = c.num_hidden_layers * 4.0 * q * n * (n + 1) / 2;
+  return gemm + attn + 2 * h * double(c.vocab_size);
+}
+
+void BM_DeviceCopy(benchmark::State& state) {
+  const size_t bytes = size_t(1) << 30;
+  auto a = kc::DeviceBuffer::allocate(bytes, "copy source");
+  auto b = kc::DeviceBuffer::allocate(bytes, "copy destination");
+  if (!a || !b) return state.SkipWithError("no device memory for the copy");
+  cudaMemset(a->get(), 1, bytes);
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  double total = 0;
+  for (auto _ : state) {
+    cudaEventRecord(e0);
+    for (int i = 0; i < 10; ++i)
+      cudaMemcpyAsync(b->get(), a->get(), bytes, cudaMemcpyDeviceToDevice);
+    cudaEventRecord(e1);
+    cudaEventSynchronize(e1);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, e0, e1);
+    state.SetIterationTime(ms / 1e3 / 10);
+    total += ms / 1e3 / 10;
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  const double bw = 2.0 * bytes * state.iterations() / total;
+  device_bandwidth() = bw;
+  state.counters["GBps"] = bw / 1e9;
+  report({"device copy 1 GiB (read + write)", fmt::format("{:.0f} GB/s", bw / 1e9),
+          "4227 GB/s (facts.md)", fmt::format("{:.2f}x", 4227e9 / bw)});
+}
+
+// Decode steps of `batch` sequences with kDecodeContext tokens of context each. The step time is
+// the host's: metadata upload, graph launch (or eager launches), and the wait for the device.
+void BM_Decode(benchmark::State& state, std::string model, Tuning tuning, int32_t batch,
+               bool with_logits, std::string label) {
+  CudaModelRunner* r = runner(model, tuning, state);
+  if (!r) return;
+  const ModelConfig& c = r->config();
+  const int32_t blocks_per_seq = kDecodeContext / 16 + 1;
+  std::vector<std::vector<int32_t>> tables(batch), tokens(batch);
+  ForwardBatch fb;
+  std::mt19937 rng(7);
+  for (int32_t s = 0; s < batch; ++s) {
+    tables[s].resize(blocks_per_seq);
+    std::iota(tables[s].begin(), tables[s].end(), s * blocks_per_seq);
+    tokens[s] = {int32_t(rng() % c.vocab_size)};
+    fb.seqs.push_back({tokens[s], kDecodeContext - 1, tables[s], true});
+  }
+  std::vector<float> logits;
+  auto step = [&] { return with_logits ? r->forward(fb, logits) : r->forward_on_device(fb); };
+  for (int i = 0; i < 3; ++i)  // graph capture and GEMM plans happen here
+    if (Status st = step(); !st) return state.SkipWithError(st.to_string().c_str());
+  double total = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    if (Status st = step(); !st) return state.SkipWithError(st.to_string().c_str());
+    const double s = seconds_since(t0);
+    state.SetIterationTime(s);
+    total += s;
+  }
+  const double seconds = total / double(state.iterations());
+  const double weights = decode_weight_bytes(c), kv = decode_kv_bytes(c, batch);
+  const double floor = (weights + kv) / device_bandwidth();
+  state.counters["step_ms"] = seconds * 1e3;
+  state.counters["floor_ms"] = floor * 1e3;
+  state.counters["x_floor"] = seconds / floor;
+  state.counters["tok_per_s"] = batch / seconds;
+  report(
+      {label, fmt::format("{:.3f} ms, {:.0f} tok/s", seconds * 1e3, batch / seconds),
+       fmt::format("{:.3f} ms ({:.2f} GB w + {:.2f} GB KV)", floor * 1e3, weights / 1e9, kv / 1e9),
+       fmt::format("{:.2f}x", seconds / floor)});
+}
+
+void BM_Prefill(benchmark::State& state, std::string model, Tuning tuning, int32_t tokens,
+                std::string label) {
+  CudaModelRunner* r = runner(model, tuning, state);
+  if (!r) return;
+  const ModelConfig& c = r->config();
+  std::vector<int32_t> ids(tokens), table((tokens + 15) / 16);
+  std::mt19937 rng(9);
+  for (auto& t : ids) t = int32_t(rng() % c.vocab_size);
+  // Past the decode benchmarks' blocks.
+  std::iota(table.begin(), table.end(), kMaxBatch * (kDecodeContext / 16 + 1));
+  ForwardBatch fb;
+  fb.seqs.push_back({ids, 0, table, true});
+  if (Status st = r->forward_on_device(fb); !st) return state.SkipWithError(st.to_string().c_str());
+  double total = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    if (Status st = r->forward_on_device(fb); !st)
+      return state.SkipWithError(st.to_string().c_str());
+    const double s = seconds_since(t0);
+    state.SetIterationTime(s);
+    total += s;
+  }
+  const double seconds = total / double(state.iterations());
+  const double flops = prefill_flops(c, tokens);
+  state.counters["TFLOPs"] = flops / seconds / 1e12;
+  state.counters["ms"] = seconds * 1e3;
+  report({label, fmt::format("{:.1f} ms, {:.0f} TFLOP/s", seconds * 1e3, flops / seconds / 1e12),
+          fmt::format("{:.1f} ms at 802 TFLOP/s", flops / 802e12 * 1e3),
+          fmt::format("{:.0f}% of 802", 100 * flops / seconds / 802e12)});
+}
+
+// Stores (device -> pinned host) or loads kOffloadTokens tokens' blocks, one copy per block
+// (device blocks shuffled so no two copies merge), timed from submit to the completion poll.
+void BM_Offload(benchmark::State& state, std::string model, kv::TransferDirection dir,
+                std::string label) {
+  CudaModelRunner* r = runner(model, {}, state);
+  if (!r) return;
+  const kv::KvPool pool = r->kv_pool();
+  const int32_t blocks = (kOffloadTokens + pool.layout.block_size - 1) / pool.layout.block_size;
+  auto t = kv::create_block_transfer(pool, blocks);
+  if (!t) return state.SkipWithError(t.error().to_string().c_str());
+  std::vector<int32_t> device(pool.num_blocks);
+  std::iota(device.begin(), device.end(), 0);
+  std::shuffle(device.begin(), device.end(), std::mt19937(3));
+  std::vector<kv::BlockCopy> copies;
+  for (int32_t i = 0; i < blocks; ++i) copies.push_back({device[i], i});
+  std::vector<kv::TransferCompletion> done;
+  auto run_once = [&] {
+    const auto t0 = Clock::now();
+    const uint64_t ticket = (*t)->submit(dir, copies);
+    for (bool finished = false; !finished;) {
+      done.clear();
+      (*t)->poll(done);
+      for (const auto& c : done) finished |= c.ticket == ticket;
+    }
+    return seconds_since(t0);
+  };
+  run_once();
+  std::vector<double> times;
+  for (auto _ : state) {
+    const double s = run_once();
+    state.SetIterationTime(s);
+    times.push_back(s);
+  }
+  // The median: an occasional slow copy (host memory traffic) should not set the figure.
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  const double bytes = double(blocks) * pool.layout.block_bytes();
+  const double gbps = bytes / median / 1e9;
+  state.counters["GBps"] = gbps;
+  report({label,
+          fmt::format("{:.1f} ms, {:.1f} GB/s (median of {}; best {:.1f})", median * 1e3, gbps,
+                      times.size(), bytes / times.front() / 1e9),
+          fmt::format("{:.1f} ms at 55 GB/s ({:.2f} GB, {} x {:.2f} MiB)", bytes / 55e9 * 1e3,
+                      bytes / 1e9, blocks, pool.layout.block_bytes() / 1048576.0),
+          fmt::format("{:.0f}% of 55", 100 * gbps / 55)});
+}
+
+// One layer's four GEMMs (qkv, o, gate_up, down) of `model` at m rows, alone: GB/s of weights
+// read for small m, TFLOP/s for large m. Separates GEMM efficiency from the rest of a step.
+void BM_LayerGemms(benchmark::State& state, std::string model, int32_t m, SmallBatchGemm policy) {
+  auto config = preset_config(model);
+  auto gemm = kc::Gemm::create({.small_batch = policy});
+  if (!config || !gemm) return state.SkipWithError("no config or cuBLASLt");
+  const ModelConfig& c = *config;
+  const int64_t h = c.hidden_size, q = c.num_attention_heads * c.head_dim,
+                kv = c.num_key_value_heads * c.head_dim, inter = c.intermediate_size;
+  struct Shape {
+    int64_t n, k;
+  };
+  const Shape shapes[] = {{q + 2 * kv, h}, {h, q}, {2 * inter, h}, {h, inter}};
+  int64_t w_elems = 0, x_elems = 0, y_elems = 0;
+  for (const Shape& sh : shapes) {
+    w_elems += sh.n * sh.k;
+    x_elems = std::max(x_elems, m * sh.k);
+    y_elems = std::max(y_elems, m * sh.n);
+  }
+  auto w = kc::DeviceBuffer::allocate(w_elems * 2, "weights");
+  auto x = kc::DeviceBuffer::allocate(x_elems * 2, "x");
+  auto y = kc::DeviceBuffer::allocate(y_elems * 2, "y");
+  if (!w || !x || !y) return state.SkipWithError("no device memory");
+  cudaStream_t stream = nullptr;
+  cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
+  (void)kc::fill_uniform(stream, w->get<kc::bf16>(), w_elems, 1, 0.05f);
+  (void)kc::fill_uniform(stream, x->get<kc::bf16>(), x_elems, 2, 1.f);
+  auto run = [&] {
+    const kc::bf16* wp = w->get<kc::bf16>();
+    for (const Shape& sh : shapes) {
+      Status st = (*gemm)->run(stream, x->get<kc::bf16>(), wp, y->get(), kc::OutType::kBF16, m,
+                               int32_t(sh.n), int32_t(sh.k));
+      if (!st) return st;
+      wp += sh.n * sh.k;
+    }
+    return Status::ok();
+  };
+  if (Status st = run(); !st) return state.SkipWithError(st.to_string().c_str());
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  const int reps = m >= 1024 ? 3 : 20;
+  double total = 0;
+  for (auto _ : state) {
+    cudaEventRecord(e0, stream);
+    for (int r = 0; r < reps; ++r) (void)run();
+    cudaEventRecord(e1, stream);
+    cudaEventSynchronize(e1);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, e0, e1);
+    state.SetIterationTime(ms / 1e3 / reps);
+    total += ms / 1e3 / reps;
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  cudaStreamDestroy(stream);
+  const double seconds = total / double(state.iterations());
+  const double bytes = 2.0 * w_elems, flops = 2.0 * w_elems * m;
+  const std::string what =
+      fmt::format("  {} layer GEMMs m={} {}", model, m,
+                  m <= kc::kSkinnyMaxRows ? kc::small_batch_gemm_name(policy) : "cublaslt");
+  if (m <= 64) {
+    report({what, fmt::format("{:.1f} us, {:.0f} GB/s", seconds * 1e6, bytes / seconds / 1e9),
+            fmt::format("{:.1f} us ({:.0f} MB weights)", bytes / device_bandwidth() * 1e6,
+                        bytes / 1e6),
+            fmt::format("{:.2f}x", seconds / (bytes / device_bandwidth()))});
+  } else {
+    report({what, fmt::format("{:.2f} ms, {:.0f} TFLOP/s", seconds * 1e3, flops / seconds / 1e12),
+            fmt::format("{:.2f} ms at 802 TFLOP/s", flops / 802e12 * 1e3),
+            fmt::format("{:.0f}% of 802", 100 * flops / seconds / 802e12)});
+  }
+}
+
+// The prefill attention kernel alone on one layer: `tokens` causal positions, the model's heads.
+void BM_PrefillAttention(benchmark::State& state, std::string model, int32_t tokens,
+                         PrefillKernel kernel) {
+  auto config = preset_config(model);
+  if (!config) return state.SkipWithError("no config");
+  const ModelConfig& c = *config;
+  kv::KvLayout layout{1, c.num_key_value_heads, c.head_dim, 16, 2};
+  const int32_t blocks = (tokens + 15) / 16;
+  const int64_t q_elems = int64_t(tokens) * c.num_attention_heads * c.head_dim;
+  auto q = kc::DeviceBuffer::allocate(q_elems * 2, "q");
+  auto out = kc::DeviceBuffer::allocate(q_elems * 2, "out");
+  auto pool = kc::DeviceBuffer::allocate(layout.block_bytes() * blocks, "kv");
+  std::vector<int32_t> host = {0, tokens, tokens, 0};  // q_offset, q_len, context, table offset
+  for (int32_t b = 0; b < blocks; ++b) host.push_back(b);
+  std::vector<std::pair<int, int>> tiles;
+  for (int32_t r = 0; r < tokens; r += kc::kPrefillTileRows) tiles.push_back({0, r});
+  std::reverse(tiles.begin(), tiles.end());
+  const size_t tiles_at = host.size() + host.size() % 2;
+  host.resize(tiles_at);
+  for (auto [s, r] : tiles) {
+    host.push_back(s);
+    host.push_back(r);
+  }
+  auto meta = kc::DeviceBuffer::allocate(host.size() * 4, "meta");
+  if (!q || !out || !pool || !meta) return state.SkipWithError("no device memory");
+  cudaMemcpy(meta->get(), host.data(), host.size() * 4, cudaMemcpyHostToDevice);
+  cudaStream_t stream = nullptr;
+  cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
+  (void)kc::fill_uniform(stream, q->get<kc::bf16>(), q_elems, 3, 2.f);
+  (void)kc::fill_uniform(stream, pool->get<kc::bf16>(), int64_t(pool->bytes() / 2), 4, 1.f);
+  kc::AttentionArgs a;
+  a.q = q->get<kc::bf16>();
+  a.out = out->get<kc::bf16>();
+  a.kv = kc::paged_kv_for_layer(pool->get(), layout, 0);
+  a.num_heads = c.num_attention_heads;
+  a.scale = 1.f / std::sqrt(float(c.head_dim));
+  const int32_t* mp = meta->get<int32_t>();
+  kc::PrefillAttentionMeta m;
+  m.q_offset = mp;
+  m.q_len = mp + 1;
+  m.context_len = mp + 2;
+  m.block_table_offset = mp + 3;
+  m.block_ids = mp + 4;
+  m.tiles = reinterpret_cast<const int2*>(mp + tiles_at);
+  m.num_tiles = int32_t(tiles.size());
+  if (auto st = kc::prefill_attention(stream, a, m, kernel); !st.ok())
+    return state.SkipWithError(st.message.c_str());
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  double total = 0;
+  for (auto _ : state) {
+    cudaEventRecord(e0, stream);
+    for (int r = 0; r < 5; ++r) (void)kc::prefill_attention(stream, a, m, kernel);
+    cudaEventRecord(e1, stream);
+    cudaEventSynchronize(e1);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, e0, e1);
+    state.SetIterationTime(ms / 1e3 / 5);
+    total += ms / 1e3 / 5;
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  cudaStreamDestroy(stream);
+  const double seconds = total / double(state.iterations());
+  const double flops = 4.0 * c.num_attention_heads * c.head_dim * double(tokens) * (tokens + 1) / 2;
+  report({fmt::format("  {} attention alone, {} causal, {}", model, tokens,
+                      kc::prefill_kernel_name(kernel)),
+          fmt::format("{:.2f} ms/layer, {:.0f} TFLOP/s", seconds * 1e3, flops / seconds / 1e12),
+          fmt::format("{:.2f} ms at 802 TFLOP/s", flops / 802e12 * 1e3),
+          fmt::format("{:.0f}% of 802", 100 * flops / seconds / 802e12)});
+}
+
+void register_all() {
+  benchmark::RegisterBenchmark("DeviceCopy", BM_DeviceCopy)->UseManualTime()->Iterations(20);
+  for (const std::string model : {"qwen3-0.6b", "qwen3-8b"}) {
+    auto decode = [&](const std::string& name, Tuning t, int32_t batch, bool logits,
+                      const std::string& label, int iterations) {
+      benchmark::RegisterBenchmark(fmt::format("{}/{}/batch:{}", name, model, batch).c_str(),
+                                   BM_Decode, model, t, batch, logits, label)
+          ->UseManualTime()
+          ->Iterations(iterations);
+    };
+    for (int32_t b : {1, 8, 64, 256})
+      decode("Decode", {}, b, false,
+             fmt::format("decode {} batch {} (ctx {})", model, b, kDecodeContext),
+             b >= 64 ? 30 : 100);
+    decode("DecodeWithLogits", {}, 256, true, fmt::format("  {} b256 + fp32 logits to host", model),
+           10);
+    decode("DecodeNoGraphs", {.cuda_graphs = false}, 1, false,
+           fmt::format("  {} b1 without CUDA graphs", model), 50);
+    decode("DecodeTensorCoreGemv", {.small_batch = SmallBatchGemm::kTensorCore}, 1, false,
+           fmt::format("  {} b1 tensor-core GEMV", model), 50);
+    decode("DecodeCublasLt", {.small_batch = SmallBatchGemm::kCublasLt}, 1, false,
+           fmt::format("  {} b1 cuBLASLt GEMM", model), 50);
+    decode("DecodeTensorCoreGemv", {.small_batch = SmallBatchGemm::kTensorCore}, 8, false,
+           fmt::format("  {} b8 tensor-core GEMV", model), 50);
+    for (PrefillKernel k : {PrefillKernel::kRows16Keys64, PrefillKernel::kRows32Keys64,
+                            PrefillKernel::kRows32Keys32}) {
+      benchmark::RegisterBenchmark(
+          fmt::format("Prefill/{}/tokens:{}/{}", model, kPrefillTokens, kc::prefill_kernel_name(k))
+              .c_str(),
+          BM_Prefill, model, Tuning{.prefill_kernel = k}, kPrefillTokens,
+          fmt::format("prefill {} {} tokens, {}", model, kPrefillTokens,
+                      kc::prefill_kernel_name(k)))
+          ->UseManualTime()
+          ->Iterations(model == "qwen3-8b" ? 5 : 10);
+    }
+    for (auto [m, policy] :
+         std::vector<std::pair<int32_t, SmallBatchGemm>>{{1, SmallBatchGemm::kScalar},
+                                                         {1, SmallBatchGemm::kTensorCore},
+                                                         {1, SmallBatchGemm::kCublasLt},
+                                                         {8, SmallBatchGemm::kTensorCore},
+                                                         {8, SmallBatchGemm::kCublasLt},
+                                                         {64, SmallBatchGemm::kAuto},
+                                                         {kPrefillTokens, SmallBatchGemm::kAuto}}) {
+      benchmark::RegisterBenchmark(
+          fmt::format("LayerGemms/{}/m:{}/{}", model, m, kc::small_batch_gemm_name(policy)).c_str(),
+          BM_LayerGemms, model, m, policy)
+          ->UseManualTime()
+          ->Iterations(10);
+    }
+    for (PrefillKernel k : {PrefillKernel::kRows16Keys64, PrefillKernel::kRows32Keys64,
+                            PrefillKernel::kRows32Keys32}) {
+      benchmark::RegisterBenchmark(
+          fmt::format("PrefillAttention/{}/{}", model, kc::prefill_kernel_name(k)).c_str(),
+          BM_PrefillAttention, model, kPrefillTokens, k)
+          ->UseManualTime()
+          ->Iterations(5);
+    }
+    benchmark::RegisterBenchmark(fmt::format("KvStore/{}/tokens:{}", model, kOffloadTokens).c_str(),
+                                 BM_Offload, model, kv::TransferDirection::kStore,
+                                 fmt::format("KV store {} {} tokens", model, kOffloadTokens))
+        ->UseManualTime()
+        ->Iterations(11);
+    benchmark::RegisterBenchmark(fmt::format("KvLoad/{}/tokens:{}", model, kOffloadTokens).c_str(),
+                                 BM_Offload, model, kv::TransferDirection::kLoad,
+                                 fmt::format("KV load {} {} tokens", model, kOffloadTokens))
+        ->UseManualTime()
+        ->Iterations(11);
+  }
+}
+
+void print_table() {
+  size_t w[4] = {4, 8, 5, 8};
+  for (const Row& r : rows()) {
+    w[0] = std::max(w[0], r.what.size());
+    w[1] = std::max(w[1], r.measured.size());
+    w[2] = std::max(w[2], r.floor.size());
+    w[3] = std::max(w[3], r.ratio.size());
+  }
+  auto line = [&](const std::string& a, const std::string& b, const std::string& c,
+                  const std::string& d) {
+    std::printf("| %-*s | %-*s | %-*s | %-*s |\n", int(w[0]), a.c_str(), int(w[1]), b.c_str(),
+                int(w[2]), c.c_str(), int(w[3]), d.c_str());
+  };
+  std::printf("\n");
+  line("what", "measured", "floor", "vs floor");
+  line(std::string(w[0], '-'), std::string(w[1], '-'), std::string(w[2], '-'),
+       std::string(w[3], '-'));
+  for (const Row& r : rows()) line(r.what, r.measured, r.floor, r.ratio);
+}
+
+}  // namespace
+}  // namespace kvtier::model::cuda
+
+int main(int argc, char** argv) {
+  if (kvtier::kernels::cuda::cuda_device_count() == 0) {
+    std::printf("bench_cuda_backend: no CUDA device on this machine\n");
+    return 0;
+  }
+  benchmark::Initialize(&argc, argv);
+  kvtier::model::cuda::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  kvtier::model::cuda::print_table();
+  return 0;
+}
+#else
+#include <cstdio>
+int main() {
+  std::printf("bench_cuda_backend: this build has no CUDA backend\n");
+  return 0;
+}
+#endif

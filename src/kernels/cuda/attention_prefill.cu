@@ -1,0 +1,331 @@
+// Prefill attention: flash-attention style (online softmax, one pass over the keys) on tensor
+// cores. A thread block computes kPrefillTileRows query rows of one head; each warp owns 16 * kMT
+// of them. Key/value tiles of 64 positions are gathered from the paged pool with cp.async into
+// swizzled shared memory, double-buffered so the next tile loads while this one is computed.
+#include <cmath>
+
+#include "kernels/cuda/attention.h"
+#include "kernels/cuda/kernel_status.h"
+#include "kernels/cuda/mma.cuh"
+
+namespace kvtier::kernels::cuda {
+namespace {
+
+constexpr int kBM = kPrefillTileRows;
+
+// kMT row tiles of 16 per warp, key tiles of kBN. With one row tile the warp's Q fragments stay
+// in registers; with two, every K and V fragment read from shared memory feeds twice the MMAs
+// (shared-memory bandwidth is what bounds the one-tile shape) and Q fragments are re-read from
+// shared memory instead.
+template <int kMT>
+struct PrefillShape {
+  static constexpr int kWarps = kBM / (16 * kMT);
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kBlocksPerSm = kMT == 1 ? 1 : 2;
+};
+
+template <int D, int kBN>
+constexpr size_t prefill_smem_bytes() {
+  return size_t(kBM + 4 * kBN) * D * sizeof(bf16);
+}
+
+// Shared-memory index (in 16-byte chunks) of chunk c of row r, XOR-swizzled so that the eight
+// rows an ldmatrix reads at one column fall in eight different 16-byte bank groups. Rows shorter
+// than 128 bytes share a line with their neighbours, so the swizzle then uses r / (8 / kChunks).
+template <int kChunks>
+__device__ __forceinline__ int swz(int r, int c) {
+  if constexpr (kChunks >= 8) {
+    return r * kChunks + (c ^ (r & 7));
+  } else {
+    return r * kChunks + (c ^ ((r / (8 / kChunks)) & (kChunks - 1)));
+  }
+}
+
+template <int D, int kMT, int kBN>
+__global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>::kBlocksPerSm)
+    prefill_attention_kernel(AttentionArgs a, PrefillAttentionMeta m) {
+  using Shape = PrefillShape<kMT>;
+  constexpr int kThreads = Shape::kThreads;
+  constexpr int kChunks = D / 8;  // 16-byte chunks per row
+  constexpr bool kQInRegs = kMT == 1;
+  extern __shared__ uint4 smem[];
+  uint4* sQ = smem;
+  uint4* sK = sQ + kBM * kChunks;
+  uint4* sV = sK + 2 * kBN * kChunks;
+
+  const int head = blockIdx.x;
+  const int2 tile = m.tiles[blockIdx.y];
+  const int seq = tile.x, q_row0 = tile.y;
+  const int group = a.num_heads / a.kv.num_kv_heads;
+  const int kv_head = head / group;
+  const int q_len = m.q_len[seq];
+  const int ctx = m.context_len[seq];
+  const int q_off = m.q_offset[seq];
+  const int start_pos = ctx - q_len;
+  const int32_t* bt = m.block_ids + m.block_table_offset[seq];
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int rows_here = min(kBM, q_len - q_row0);
+  const int kv_end = start_pos + q_row0 + rows_here;  // keys this tile needs: [0, kv_end)
+  const int n_tiles = (kv_end + kBN - 1) / kBN;
+  const int64_t q_stride = int64_t(a.num_heads) * D;
+
+  for (int i = tid; i < kBM * kChunks; i += kThreads) {
+    const int r = i / kChunks, c = i % kChunks;
+    const bool valid = r < rows_here;
+    const bf16* src = a.q + (q_off + q_row0 + (valid ? r : 0)) * q_stride + head * D + c * 8;
+    cp_async_16(smem_addr(sQ + swz<kChunks>(r, c)), src, valid);
+  }
+  auto load_kv = [&](int t, int buf) {
+    uint4* k_dst = sK + buf * kBN * kChunks;
+    uint4* v_dst = sV + buf * kBN * kChunks;
+    for (int i = tid; i < kBN * kChunks; i += kThreads) {
+      const int r = i / kChunks, c = i % kChunks;
+      const int key = t * kBN + r;
+      const bool valid = key < kv_end;
+      int64_t off = 0;
+      if (valid) {
+        const int32_t block = bt[key / a.kv.block_size];
+        off = block * a.kv.block_stride + int64_t(key % a.kv.block_size) * a.kv.token_stride +
+              kv_head * D + c * 8;
+      }
+      cp_async_16(smem_addr(k_dst + swz<kChunks>(r, c)), a.kv.k + off, valid);
+      cp_async_16(smem_addr(v_dst + swz<kChunks>(r, c)), a.kv.v + off, valid);
+    }
+  };
+  load_kv(0, 0);
+  cp_async_commit();
+
+  const int g = lane / 4, t4 = lane % 4;
+  const int row_base = warp * 16 * kMT;
+  const int warp_pos0 = start_pos + q_row0 + row_base;  // position of the warp's first row
+  const int warp_pos_last = warp_pos0 + 16 * kMT - 1;
+  const float scale_log2 = a.scale * 1.4426950408889634f;
+
+  uint32_t qf[kQInRegs ? D / 16 : 1][4];
+  float o[kMT][D / 8][4];
+#pragma unroll
+  for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+  float row_max[kMT][2], row_sum[kMT][2];
+#pragma unroll
+  for (int mt = 0; mt < kMT; ++mt) {
+    row_max[mt][0] = row_max[mt][1] = -INFINITY;
+    row_sum[mt][0] = row_sum[mt][1] = 0.f;
+  }
+
+  for (int t = 0; t < n_tiles; ++t) {
+    if (t + 1 < n_tiles) {
+      load_kv(t + 1, (t + 1) & 1);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();
+    if constexpr (kQInRegs) {
+      if (t == 0) {
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+          const int r = row_base + lane % 16;
+          ldmatrix_x4(qf[kk], smem_addr(sQ + swz<kChunks>(r, kk * 2 + lane / 16)));
+        }
+      }
+    }
+    const int key0 = t * kBN;
+    // Tiles wholly after this warp's last row are masked out for it: skip the math.
+    if (key0 <= warp_pos_last) {
+      const uint4* k_s = sK + (t & 1) * kBN * kChunks;
+      const uint4* v_s = sV + (t & 1) * kBN * kChunks;
+      float s[kMT][kBN / 8][4];
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int i = 0; i < kBN / 8; ++i)
+          s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
+        uint32_t qa[kMT][4];
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt) {
+          if constexpr (kQInRegs) {
+#pragma unroll
+            for (int j = 0; j < 4; ++j) qa[mt][j] = qf[kk][j];
+          } else {
+            const int r = row_base + mt * 16 + lane % 16;
+            ldmatrix_x4(qa[mt], smem_addr(sQ + swz<kChunks>(r, kk * 2 + lane / 16)));
+          }
+        }
+#pragma unroll
+        for (int np = 0; np < kBN / 16; ++np) {
+          const int r = np * 16 + lane % 8 + (lane / 16) * 8;
+          const int c = kk * 2 + (lane / 8) % 2;
+          uint32_t b[4];
+          ldmatrix_x4(b, smem_addr(k_s + swz<kChunks>(r, c)));
+#pragma unroll
+          for (int mt = 0; mt < kMT; ++mt) {
+            mma_bf16_16816(s[mt][2 * np], qa[mt], b[0], b[1]);
+            mma_bf16_16816(s[mt][2 * np + 1], qa[mt], b[2], b[3]);
+          }
+        }
+      }
+      const bool need_mask = key0 + kBN - 1 > warp_pos0 || key0 + kBN > kv_end;
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt) {
+#pragma unroll
+        for (int nt = 0; nt < kBN / 8; ++nt) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int key = key0 + nt * 8 + 2 * t4 + (e & 1);
+            const int pos = warp_pos0 + mt * 16 + g + (e < 2 ? 0 : 8);
+            const bool ok = !need_mask || (key <= pos && key < kv_end);
+            s[mt][nt][e] = ok ? s[mt][nt][e] * scale_log2 : -INFINITY;
+          }
+        }
+      }
+      // Online softmax: tile 0 always holds key 0, which every row sees, so row_max is finite
+      // from then on and exp2 of a masked score is exactly 0.
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          float mx = -INFINITY;
+#pragma unroll
+          for (int nt = 0; nt < kBN / 8; ++nt)
+            mx = fmaxf(mx, fmaxf(s[mt][nt][2 * h], s[mt][nt][2 * h + 1]));
+          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+          const float m_new = fmaxf(row_max[mt][h], mx);
+          const float alpha = exp2f(row_max[mt][h] - m_new);
+          row_max[mt][h] = m_new;
+          float sum = 0.f;
+#pragma unroll
+          for (int nt = 0; nt < kBN / 8; ++nt) {
+            s[mt][nt][2 * h] = exp2f(s[mt][nt][2 * h] - m_new);
+            s[mt][nt][2 * h + 1] = exp2f(s[mt][nt][2 * h + 1] - m_new);
+            sum += s[mt][nt][2 * h] + s[mt][nt][2 * h + 1];
+          }
+          row_sum[mt][h] = row_sum[mt][h] * alpha + sum;
+#pragma unroll
+          for (int i = 0; i < D / 8; ++i) {
+            o[mt][i][2 * h] *= alpha;
+            o[mt][i][2 * h + 1] *= alpha;
+          }
+        }
+      }
+#pragma unroll
+      for (int kv = 0; kv < kBN / 16; ++kv) {
+        uint32_t pa[kMT][4];
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt) {
+          pa[mt][0] = pack_bf16x2(s[mt][2 * kv][0], s[mt][2 * kv][1]);
+          pa[mt][1] = pack_bf16x2(s[mt][2 * kv][2], s[mt][2 * kv][3]);
+          pa[mt][2] = pack_bf16x2(s[mt][2 * kv + 1][0], s[mt][2 * kv + 1][1]);
+          pa[mt][3] = pack_bf16x2(s[mt][2 * kv + 1][2], s[mt][2 * kv + 1][3]);
+        }
+#pragma unroll
+        for (int dp = 0; dp < D / 16; ++dp) {
+          const int r = kv * 16 + lane % 8 + ((lane / 8) % 2) * 8;
+          const int c = dp * 2 + lane / 16;
+          uint32_t b[4];
+          ldmatrix_x4_trans(b, smem_addr(v_s + swz<kChunks>(r, c)));
+#pragma unroll
+          for (int mt = 0; mt < kMT; ++mt) {
+            mma_bf16_16816(o[mt][2 * dp], pa[mt], b[0], b[1]);
+            mma_bf16_16816(o[mt][2 * dp + 1], pa[mt], b[2], b[3]);
+          }
+        }
+      }
+    }
+    __syncthreads();  // everyone is done with buffer t & 1 before it is refilled
+  }
+
+#pragma unroll
+  for (int mt = 0; mt < kMT; ++mt) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float l = row_sum[mt][h];
+      l += __shfl_xor_sync(0xffffffffu, l, 1);
+      l += __shfl_xor_sync(0xffffffffu, l, 2);
+      const float inv = 1.f / l;
+      const int r = row_base + mt * 16 + g + 8 * h;
+      if (r < rows_here) {
+        bf16* dst = a.out + (q_off + q_row0 + r) * q_stride + head * D + 2 * t4;
+#pragma unroll
+        for (int nt = 0; nt < D / 8; ++nt) {
+          *reinterpret_cast<__nv_bfloat162*>(dst + nt * 8) =
+              __floats2bfloat162_rn(o[mt][nt][2 * h] * inv, o[mt][nt][2 * h + 1] * inv);
+        }
+      }
+    }
+  }
+}
+
+template <int D, int kMT, int kBN>
+KernelStatus launch(cudaStream_t stream, const AttentionArgs& args,
+                    const PrefillAttentionMeta& meta) {
+  constexpr size_t smem = prefill_smem_bytes<D, kBN>();
+  static const cudaError_t attr_err =
+      cudaFuncSetAttribute(prefill_attention_kernel<D, kMT, kBN>,
+                           cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+  if (attr_err != cudaSuccess)
+    return kernel_cuda_status(attr_err, "prefill_attention shared memory");
+  dim3 grid(args.num_heads, meta.num_tiles);
+  prefill_attention_kernel<D, kMT, kBN>
+      <<<grid, PrefillShape<kMT>::kThreads, smem, stream>>>(args, meta);
+  return kernel_launch_status("prefill_attention");
+}
+
+template <int D>
+KernelStatus launch_variant(cudaStream_t stream, const AttentionArgs& args,
+                            const PrefillAttentionMeta& meta, PrefillKernel kernel) {
+  switch (kernel) {
+    case PrefillKernel::kRows32Keys64:
+      return launch<D, 2, 64>(stream, args, meta);
+    case PrefillKernel::kRows32Keys32:
+      return launch<D, 2, 32>(stream, args, meta);
+    case PrefillKernel::kRows16Keys64:
+      break;
+  }
+  return launch<D, 1, 64>(stream, args, meta);
+}
+
+}  // namespace
+
+const char* prefill_kernel_name(PrefillKernel k) {
+  switch (k) {
+    case PrefillKernel::kRows16Keys64:
+      return "rows16_keys64";
+    case PrefillKernel::kRows32Keys64:
+      return "rows32_keys64";
+    case PrefillKernel::kRows32Keys32:
+      return "rows32_keys32";
+  }
+  return "?";
+}
+
+KernelStatus prefill_attention(cudaStream_t stream, const AttentionArgs& args,
+                               const PrefillAttentionMeta& meta, PrefillKernel kernel) {
+  if (meta.num_tiles <= 0) return kernel_ok();
+  if (meta.num_tiles > 65535)
+    return kernel_arg_error("prefill_attention: ", meta.num_tiles,
+                            " query tiles exceed the grid limit 65535");
+  if (args.kv.num_kv_heads <= 0 || args.num_heads % args.kv.num_kv_heads != 0)
+    return kernel_arg_error("prefill_attention: ", args.num_heads, " heads are not a multiple of ",
+                            args.kv.num_kv_heads, " kv heads");
+  switch (args.kv.head_dim) {
+    case 16:
+      return launch_variant<16>(stream, args, meta, kernel);
+    case 32:
+      return launch_variant<32>(stream, args, meta, kernel);
+    case 64:
+      return launch_variant<64>(stream, args, meta, kernel);
+    case 128:
+      return launch_variant<128>(stream, args, meta, kernel);
+    default:
+      return kernel_arg_error("prefill_attention: head_dim ", args.kv.head_dim,
+                              " is not supported (16, 32, 64, 128)");
+  }
+}
+
+}  // namespace kvtier::kernels::cuda

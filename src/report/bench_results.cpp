@@ -1,0 +1,138 @@
+#include "report/bench_results.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace kvtier::report {
+namespace {
+
+using Json = nlohmann::json;
+
+// Drops what a comparison never reads: per-request records and sampled PDFs.
+bool skip_bulk(int depth, Json::parse_event_t event, Json& parsed) {
+  if (event == Json::parse_event_t::key && depth >= 2 && parsed.is_string()) {
+    const auto& key = parsed.get_ref<const std::string&>();
+    if (key == "requests" || key == "pdf") return false;
+  }
+  return true;
+}
+
+class Reader {
+ public:
+  Reader(const Json& benchmark, std::string where) : b_(benchmark), where_(std::move(where)) {}
+
+  Expected<double> number(std::initializer_list<const char*> path) const {
+    const Json* node = &b_;
+    std::string dotted;
+    for (const char* key : path) {
+      dotted += dotted.empty() ? key : fmt::format(".{}", key);
+      if (!node->is_object() || !node->contains(key)) {
+        return data_loss("{}.{}: missing", where_, dotted);
+      }
+      node = &(*node)[key];
+    }
+    if (!node->is_number()) {
+      return data_loss("{}.{}: not a number ({})", where_, dotted, node->dump());
+    }
+    return node->get<double>();
+  }
+
+ private:
+  const Json& b_;
+  std::string where_;
+};
+
+Expected<LevelResult> read_level(const Json& b, const std::string& where, size_t index) {
+  LevelResult r;
+  const Json* strategy = nullptr;
+  for (const char* holder : {"config", "args"}) {
+    if (b.contains(holder) && b[holder].is_object() && b[holder].contains("strategy")) {
+      strategy = &b[holder]["strategy"];
+      break;
+    }
+  }
+  if (strategy && strategy->is_object()) {
+    r.strategy = strategy->value("type_", std::string("unknown"));
+    auto num = [&](const char* key) -> std::optional<double> {
+      if (strategy->contains(key) && (*strategy)[key].is_number()) {
+        return (*strategy)[key].get<double>();
+      }
+      return std::nullopt;
+    };
+    if (auto streams = num("streams"))
+      r.level = *streams;
+    else if (auto rate = num("rate"))
+      r.level = *rate;
+    else if (r.strategy == "synchronous")
+      r.level = 1;
+    else if (auto cap = num("max_concurrency"))
+      r.level = *cap;
+    else
+      r.level = static_cast<double>(index + 1);
+  } else {
+    r.strategy = "unknown";
+    r.level = static_cast<double>(index + 1);
+  }
+  Reader m(b, where);
+  KVTIER_ASSIGN_OR_RETURN(r.requests_per_second,
+                          m.number({"metrics", "requests_per_second", "successful", "mean"}));
+  KVTIER_ASSIGN_OR_RETURN(r.output_tokens_per_second,
+                          m.number({"metrics", "output_tokens_per_second", "total", "mean"}));
+  KVTIER_ASSIGN_OR_RETURN(r.latency_mean_s,
+                          m.number({"metrics", "request_latency", "successful", "mean"}));
+  KVTIER_ASSIGN_OR_RETURN(r.latency_median_s,
+                          m.number({"metrics", "request_latency", "successful", "median"}));
+  KVTIER_ASSIGN_OR_RETURN(r.ttft_mean_ms,
+                          m.number({"metrics", "time_to_first_token_ms", "successful", "mean"}));
+  KVTIER_ASSIGN_OR_RETURN(r.ttft_median_ms,
+                          m.number({"metrics", "time_to_first_token_ms", "successful", "median"}));
+  KVTIER_ASSIGN_OR_RETURN(r.itl_mean_ms,
+                          m.number({"metrics", "inter_token_latency_ms", "successful", "mean"}));
+  KVTIER_ASSIGN_OR_RETURN(r.itl_median_ms,
+                          m.number({"metrics", "inter_token_latency_ms", "successful", "median"}));
+  auto total = [&](const char* status, int64_t& out) {
+    if (auto t = m.number({"metrics", "request_totals", status})) out = static_cast<int64_t>(*t);
+  };
+  total("successful", r.successful);
+  total("incomplete", r.incomplete);
+  total("errored", r.errored);
+  return r;
+}
+
+Expected<BenchResults> from_json(const Json& root, const std::string& name) {
+  if (!root.is_object() || !root.contains("benchmarks") || !root["benchmarks"].is_array()) {
+    return data_loss("{}: no \"benchmarks\" list (not a GuideLLM / kvtier bench results file)",
+                     name);
+  }
+  BenchResults results;
+  results.path = name;
+  const auto& list = root["benchmarks"];
+  if (list.empty()) return data_loss("{}: the \"benchmarks\" list is empty", name);
+  for (size_t i = 0; i < list.size(); ++i) {
+    KVTIER_ASSIGN_OR_RETURN(auto level,
+                            read_level(list[i], fmt::format("{}: benchmarks[{}]", name, i), i));
+    results.levels.push_back(level);
+  }
+  return results;
+}
+
+}  // namespace
+
+Expected<BenchResults> parse_bench_results(const std::string& text, const std::string& name) {
+  Json root = Json::parse(text, skip_bulk, /*allow_exceptions=*/false);
+  if (root.is_discarded()) return data_loss("{}: not valid JSON", name);
+  return from_json(root, name);
+}
+
+Expected<BenchResults> load_bench_results(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) return not_found("{}: cannot open", path.string());
+  Json root = Json::parse(in, skip_bulk, /*allow_exceptions=*/false);
+  if (root.is_discarded()) return data_loss("{}: not valid JSON (truncated?)", path.string());
+  return from_json(root, path.string());
+}
+
+}  // namespace kvtier::report

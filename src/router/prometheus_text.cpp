@@ -1,0 +1,143 @@
+#include "router/prometheus_text.h"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace kvtier::router {
+namespace {
+
+bool is_name_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+}
+bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
+
+void skip_blanks(std::string_view line, size_t& i) {
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+}
+
+bool parse_value(std::string_view text, double& out) {
+  if (text == "NaN") {
+    out = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+  if (text == "+Inf" || text == "Inf") {
+    out = std::numeric_limits<double>::infinity();
+    return true;
+  }
+  if (text == "-Inf") {
+    out = -std::numeric_limits<double>::infinity();
+    return true;
+  }
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && p == text.data() + text.size() && !text.empty();
+}
+
+// Parses one sample line into `sample`; returns what is wrong, or an empty string.
+std::string parse_line(std::string_view line, PrometheusSample& sample) {
+  size_t i = 0;
+  if (!is_name_start(line[i])) return "metric name expected";
+  while (i < line.size() && is_name_char(line[i])) ++i;
+  sample.name.assign(line.substr(0, i));
+  sample.labels.clear();
+  skip_blanks(line, i);
+  if (i < line.size() && line[i] == '{') {
+    ++i;
+    while (true) {
+      skip_blanks(line, i);
+      if (i < line.size() && line[i] == '}') {
+        ++i;
+        break;
+      }
+      const size_t name_start = i;
+      if (i >= line.size() || !is_name_start(line[i])) return "label name expected";
+      while (i < line.size() && is_name_char(line[i])) ++i;
+      std::string label_name(line.substr(name_start, i - name_start));
+      skip_blanks(line, i);
+      if (i >= line.size() || line[i] != '=') return "'=' expected after label " + label_name;
+      ++i;
+      skip_blanks(line, i);
+      if (i >= line.size() || line[i] != '"') return "'\"' expected for label " + label_name;
+      ++i;
+      std::string value;
+      bool closed = false;
+      while (i < line.size()) {
+        const char c = line[i++];
+        if (c == '"') {
+          closed = true;
+          break;
+        }
+        if (c == '\\' && i < line.size()) {
+          const char e = line[i++];
+          value.push_back(e == 'n' ? '\n' : e);
+        } else {
+          value.push_back(c);
+        }
+      }
+      if (!closed) return "unterminated value of label " + label_name;
+      sample.labels.emplace_back(std::move(label_name), std::move(value));
+      skip_blanks(line, i);
+      if (i < line.size() && line[i] == ',') {
+        ++i;
+        continue;
+      }
+      if (i < line.size() && line[i] == '}') {
+        ++i;
+        break;
+      }
+      return "',' or '}' expected in labels";
+    }
+  }
+  skip_blanks(line, i);
+  size_t end = i;
+  while (end < line.size() && line[end] != ' ' && line[end] != '\t') ++end;
+  if (end == i) return "value expected";
+  if (!parse_value(line.substr(i, end - i), sample.value)) {
+    return "bad value '" + std::string(line.substr(i, end - i)) + "'";
+  }
+  // An optional integer timestamp may follow; it carries nothing the router needs.
+  return {};
+}
+
+}  // namespace
+
+const std::string* PrometheusSample::label(std::string_view key) const {
+  for (const auto& [k, v] : labels) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+Status for_each_prometheus_sample(std::string_view text,
+                                  const std::function<void(const PrometheusSample&)>& visit) {
+  PrometheusSample sample;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    size_t start = 0;
+    skip_blanks(line, start);
+    line.remove_prefix(start);
+    if (line.empty() || line.front() == '#') continue;
+    if (std::string what = parse_line(line, sample); !what.empty()) {
+      return data_loss("metrics line {}: {}: '{}'", line_no, what,
+                       line.substr(0, std::min<size_t>(line.size(), 120)));
+    }
+    visit(sample);
+  }
+  return Status::ok();
+}
+
+Expected<std::vector<PrometheusSample>> parse_prometheus_text(std::string_view text) {
+  std::vector<PrometheusSample> samples;
+  Status status =
+      for_each_prometheus_sample(text, [&](const PrometheusSample& s) { samples.push_back(s); });
+  if (!status) return status;
+  return samples;
+}
+
+}  // namespace kvtier::router

@@ -1,0 +1,54 @@
+#pragma once
+// One scheduling profile: every scorer rates every candidate, ratings are clamped to [0, 1] and
+// summed with the profile's weights, and the picker orders the candidates (first = target, the
+// rest = where to retry). Thread-safe: connections schedule concurrently.
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "router/scorer.h"
+
+namespace kvtier::router {
+
+struct WeightedScorer {
+  std::string name;  // the plugin's name in the config
+  double weight = 1.0;
+  std::shared_ptr<Scorer> scorer;
+};
+
+struct SchedulingResult {
+  std::vector<size_t> order;                // candidate indices, best first
+  std::vector<double> totals;               // weighted sum per candidate
+  std::vector<std::vector<double>> scores;  // [scorer][candidate], clamped
+};
+
+class Scheduler {
+ public:
+  Scheduler(std::string profile_name, std::vector<WeightedScorer> scorers,
+            std::unique_ptr<Picker> picker, uint64_t seed = std::random_device{}());
+
+  SchedulingResult schedule(const SchedulingRequest& request,
+                            std::span<const EndpointView> candidates);
+  // The request went to `chosen` (after retries, if any).
+  void routed(const SchedulingRequest& request, const EndpointView& chosen);
+  void endpoint_down(size_t endpoint_index);
+
+  // "ep 127.0.0.1:8001 total 4.20 [queue-scorer 1.00 ...]; ..." for the debug log.
+  std::string describe(const SchedulingResult& result,
+                       std::span<const EndpointView> candidates) const;
+
+  const std::string& profile_name() const { return profile_name_; }
+  const std::vector<WeightedScorer>& scorers() const { return scorers_; }
+  const Picker& picker() const { return *picker_; }
+
+ private:
+  std::string profile_name_;
+  std::vector<WeightedScorer> scorers_;
+  std::unique_ptr<Picker> picker_;
+  std::mutex rng_mu_;  // the picker's randomness, shared by all connections
+  std::mt19937_64 rng_;
+};
+
+}  // namespace kvtier::router

@@ -1,0 +1,34 @@
+#pragma once
+// What the scheduler knows about one request: its prompt tokens (chat template applied), and the
+// engine's block keys for them, computed on first use per block size and shared by the scorers.
+// One scheduling cycle uses it from one thread at a time.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kvtier::router {
+
+class SchedulingRequest {
+ public:
+  SchedulingRequest() = default;
+  // cache_salt goes into the first block's key as the engine mixes it in.
+  SchedulingRequest(std::vector<int32_t> prompt_tokens, std::string cache_salt);
+
+  // False for requests whose prompt the router could not read (they are routed on load only).
+  bool has_prompt() const { return has_prompt_; }
+  std::span<const int32_t> prompt_tokens() const { return tokens_; }
+  const std::string& cache_salt() const { return cache_salt_; }
+
+  // Keys of the first min(full blocks, max_blocks) blocks of the prompt: kv::hash_token_blocks.
+  std::span<const uint64_t> block_keys(int32_t block_size, size_t max_blocks) const;
+
+ private:
+  std::vector<int32_t> tokens_;
+  std::string cache_salt_;
+  bool has_prompt_ = false;
+  mutable std::vector<std::pair<int32_t, std::vector<uint64_t>>> keys_by_block_size_;
+};
+
+}  // namespace kvtier::router

@@ -1,0 +1,408 @@
+#include "server/api.h"
+
+#include <ctime>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server/api_error.h"
+#include "server/api_request.h"
+#include "server/generation_call.h"
+#include "server/response_builder.h"
+
+namespace kvtier::server {
+
+using json = nlohmann::ordered_json;
+using nlohmann::ordered_json;
+
+namespace {
+
+std::string dump(const ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+HttpResponse json_response(const ordered_json& body) {
+  HttpResponse response;
+  response.body = dump(body);
+  return response;
+}
+
+Expected<json> parse_body(const std::string& body) {
+  json parsed = json::parse(body, nullptr, false);
+  if (!parsed.is_discarded()) return parsed;
+  // Parse again for the message that names the position.
+  try {
+    json strict = json::parse(body);
+    (void)strict;
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    size_t bracket = what.find("] ");
+    return invalid_argument("Invalid JSON in the request body: {}",
+                            bracket == std::string::npos ? what : what.substr(bracket + 2));
+  }
+  return invalid_argument("Invalid JSON in the request body");
+}
+
+std::string truncate_for_log(const std::string& text, int32_t max_len) {
+  if (max_len <= 0 || int32_t(text.size()) <= max_len) return text;
+  return text.substr(0, size_t(max_len)) + "...";
+}
+
+}  // namespace
+
+Api::Api(engine::EngineClient& engine, std::shared_ptr<const TextCodec> codec, ApiConfig config,
+         Offload offload)
+    : engine_(engine),
+      codec_(std::move(codec)),
+      config_(std::move(config)),
+      offload_(std::move(offload)),
+      metrics_(engine.info().max_model_len),
+      in_flight_(std::make_shared<std::atomic<int64_t>>(0)),
+      started_at_(int64_t(std::time(nullptr))) {
+  if (config_.served_model_names.empty()) {
+    config_.served_model_names.push_back(engine.info().model_name);
+  }
+}
+
+Api::~Api() = default;
+
+std::string Api::new_id(const char* prefix) {
+  thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                   std::hash<std::thread::id>{}(std::this_thread::get_id())};
+  return fmt::format("{}{:016x}{:016x}", prefix, rng(), rng());
+}
+
+bool Api::authorized(const HttpRequest& request) const {
+  if (config_.api_key.empty()) return true;
+  const std::string* header = request.header("authorization");
+  return header && *header == "Bearer " + config_.api_key;
+}
+
+Status Api::check_model(const std::optional<std::string>& model) const {
+  if (!model) return Status::ok();
+  for (const auto& name : config_.served_model_names) {
+    if (*model == name) return Status::ok();
+  }
+  return not_found("The model `{}` does not exist.", *model);
+}
+
+void Api::handle(HttpRequest request, std::shared_ptr<Responder> responder) {
+  std::string_view path = request.path();
+  const std::string& method = request.method;
+  auto reply = [&](HttpResponse response) { responder->send(std::move(response)); };
+  auto fail = [&](int status, std::string message) {
+    reply(error_response(ApiError{status, std::move(message), {}}));
+  };
+  auto wrong_method = [&](const char* allowed) {
+    HttpResponse response = error_response(ApiError{
+        405, fmt::format("method {} is not allowed for {} (use {})", method, path, allowed), {}});
+    response.headers.emplace_back("Allow", allowed);
+    reply(std::move(response));
+  };
+
+  if (path.starts_with("/v1/") && !authorized(request)) {
+    return fail(401, "Unauthorized: missing or invalid API key (Authorization: Bearer <key>)");
+  }
+  if (path == "/health") {
+    if (method != "GET" && method != "HEAD") return wrong_method("GET");
+    if (draining_) return fail(503, "the server is shutting down");
+    HttpResponse ok;
+    ok.content_type.clear();
+    return reply(std::move(ok));
+  }
+  if (path == "/version") {
+    if (method != "GET") return wrong_method("GET");
+    return reply(json_response({{"version", config_.version}}));
+  }
+  if (path == "/metrics") {
+    if (method != "GET") return wrong_method("GET");
+    HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = metrics_text();
+    return reply(std::move(response));
+  }
+  if (path == "/v1/models") {
+    if (method != "GET") return wrong_method("GET");
+    return reply(models());
+  }
+  if (path == "/v1/completions" || path == "/v1/chat/completions") {
+    if (method != "POST") return wrong_method("POST");
+    if (draining_) return fail(503, "the server is shutting down: not accepting new requests");
+    Kind kind = path == "/v1/completions" ? Kind::kCompletion : Kind::kChat;
+    return start_generation(kind, std::move(request), std::move(responder));
+  }
+  if (path == "/tokenize" || path == "/detokenize") {
+    if (method != "POST") return wrong_method("POST");
+    bool encode = path == "/tokenize";
+    return offload_json(std::move(request), std::move(responder),
+                        [this, encode](const json& body) {
+                          return encode ? tokenize(body) : detokenize(body);
+                        });
+  }
+  fail(404, fmt::format("route {} {} not found", method, path));
+}
+
+std::string Api::metrics_text() const {
+  MetricsContext context;
+  context.model_name = model_name();
+  context.info = engine_.info();
+  context.stats = engine_.stats();
+  context.requests = metrics_.snapshot();
+  context.cache_config = config_.cache_config;
+  context.requests_in_flight = in_flight();
+  context.http_connections = connection_counter_ ? connection_counter_() : 0;
+  return render_metrics(context);
+}
+
+HttpResponse Api::models() const {
+  ordered_json data = ordered_json::array();
+  for (const auto& name : config_.served_model_names) {
+    ordered_json permission;
+    permission["id"] = "modelperm-" + name;
+    permission["object"] = "model_permission";
+    permission["created"] = started_at_;
+    permission["allow_create_engine"] = false;
+    permission["allow_sampling"] = true;
+    permission["allow_logprobs"] = true;
+    permission["allow_search_indices"] = false;
+    permission["allow_view"] = true;
+    permission["allow_fine_tuning"] = false;
+    permission["organization"] = "*";
+    permission["group"] = nullptr;
+    permission["is_blocking"] = false;
+    ordered_json card;
+    card["id"] = name;
+    card["object"] = "model";
+    card["created"] = started_at_;
+    card["owned_by"] = "kvtier";
+    card["root"] = config_.model_root.empty() ? name : config_.model_root;
+    card["parent"] = nullptr;
+    card["max_model_len"] = engine_.info().max_model_len;
+    card["permission"] = ordered_json::array({std::move(permission)});
+    data.push_back(std::move(card));
+  }
+  return json_response({{"object", "list"}, {"data", std::move(data)}});
+}
+
+void Api::offload_json(HttpRequest request, std::shared_ptr<Responder> responder,
+                       std::function<HttpResponse(const json&)> handler) {
+  auto task = [request = std::move(request), responder, handler = std::move(handler)] {
+    HttpResponse response;
+    try {
+      Expected<json> body = parse_body(request.body);
+      response = body ? handler(*body) : error_response(api_error_from(body.error()));
+    } catch (const std::exception& e) {
+      response = error_response(ApiError{500, fmt::format("internal error: {}", e.what()), {}});
+    }
+    responder->post([responder, response = std::move(response)]() mutable {
+      responder->send(std::move(response));
+    });
+  };
+  if (!offload_(std::move(task))) {
+    responder->send(error_response(
+        ApiError{503, "the server is overloaded: too many requests waiting for tokenization", {}}));
+  }
+}
+
+HttpResponse Api::tokenize(const json& body) const {
+  if (!body.is_object()) return error_response(ApiError{400, "the request body must be a JSON object", {}});
+  auto model = body.find("model");
+  if (model != body.end() && model->is_string()) {
+    if (Status s = check_model(model->get<std::string>()); !s) {
+      return error_response(api_error_from(s));
+    }
+  }
+  if (!codec_) return error_response(ApiError{400, "this server has no tokenizer", {}});
+  std::string text;
+  if (body.contains("messages")) {
+    auto parsed = parse_chat_request(body);
+    if (!parsed) return error_response(api_error_from(parsed.error()));
+    auto rendered = codec_->render_chat(parsed->messages, parsed->chat);
+    if (!rendered) return error_response(api_error_from(rendered.error()));
+    text = std::move(*rendered);
+  } else {
+    auto prompt = body.find("prompt");
+    if (prompt == body.end() || !prompt->is_string()) {
+      return error_response(
+          ApiError{400, "/tokenize needs \"prompt\" (a string) or \"messages\" (a chat)", {}});
+    }
+    text = prompt->get<std::string>();
+  }
+  auto ids = codec_->encode(text);
+  if (!ids) return error_response(api_error_from(ids.error()));
+  ordered_json out;
+  out["count"] = ids->size();
+  out["max_model_len"] = engine_.info().max_model_len;
+  out["tokens"] = *ids;
+  auto strs = body.find("return_token_strs");
+  if (strs != body.end() && strs->is_boolean() && strs->get<bool>()) {
+    ordered_json list = ordered_json::array();
+    for (int32_t id : *ids) list.push_back(codec_->token_text(id));
+    out["token_strs"] = std::move(list);
+  } else {
+    out["token_strs"] = nullptr;
+  }
+  return json_response(out);
+}
+
+HttpResponse Api::detokenize(const json& body) const {
+  if (!body.is_object()) return error_response(ApiError{400, "the request body must be a JSON object", {}});
+  if (!codec_) return error_response(ApiError{400, "this server has no tokenizer", {}});
+  auto tokens = body.find("tokens");
+  if (tokens == body.end() || !tokens->is_array()) {
+    return error_response(ApiError{400, "/detokenize needs \"tokens\": a list of token ids", {}});
+  }
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < tokens->size(); ++i) {
+    const json& v = (*tokens)[i];
+    if (!v.is_number_integer()) {
+      return error_response(ApiError{400, fmt::format("tokens[{}] must be an integer", i), {}});
+    }
+    int64_t id = v.get<int64_t>();
+    if (id < 0 || id >= codec_->vocab_size()) {
+      return error_response(ApiError{
+          400, fmt::format("tokens[{}]: token id {} is out of vocabulary (vocab_size {})", i, id,
+                           codec_->vocab_size()),
+          {}});
+    }
+    ids.push_back(int32_t(id));
+  }
+  return json_response({{"prompt", codec_->decode(ids, false)}});
+}
+
+void Api::start_generation(Kind kind, HttpRequest request, std::shared_ptr<Responder> responder) {
+  // The ticket counts the request as in flight from here until its call object is gone.
+  in_flight_->fetch_add(1);
+  std::shared_ptr<void> ticket(nullptr, [counter = in_flight_](void*) { counter->fetch_sub(1); });
+  auto task = [this, kind, request = std::move(request), responder, ticket]() mutable {
+    try {
+      prepare_generation(kind, request, responder, std::move(ticket));
+    } catch (const std::exception& e) {
+      ApiError error{500, fmt::format("internal error: {}", e.what()), {}};
+      responder->post([responder, error] { responder->send(error_response(error)); });
+    }
+  };
+  if (!offload_(std::move(task))) {
+    responder->send(error_response(
+        ApiError{503, "the server is overloaded: too many requests waiting for tokenization", {}}));
+  }
+}
+
+void Api::prepare_generation(Kind kind, const HttpRequest& request,
+                             const std::shared_ptr<Responder>& responder,
+                             std::shared_ptr<void> ticket) {
+  auto reject = [&](const Status& status) {
+    ApiError error = api_error_from(status);
+    responder->post([responder, error] { responder->send(error_response(error)); });
+  };
+  Expected<json> body = parse_body(request.body);
+  if (!body) return reject(body.error());
+  const engine::EngineInfo& info = engine_.info();
+
+  GenerateOptions options;
+  std::vector<int32_t> prompt_ids;
+  std::string prompt_text;  // for logs and echo
+  std::string echo_text;
+  std::unique_ptr<ResponseBuilder> builder;
+  ResponseMeta meta;
+  meta.model = model_name();
+  meta.created = int64_t(std::time(nullptr));
+  meta.prompt_tokens_details = config_.enable_prompt_tokens_details;
+  bool chat_logprobs = false;
+  int32_t chat_top_logprobs = 0;
+  std::optional<int32_t> completion_logprobs;
+
+  if (kind == Kind::kCompletion) {
+    auto parsed = parse_completion_request(*body, config_.sampling_defaults);
+    if (!parsed) return reject(parsed.error());
+    if (Status s = check_model(parsed->options.model); !s) return reject(s);
+    if (parsed->prompt_text) {
+      if (!codec_) {
+        return reject(invalid_argument(
+            "this server has no tokenizer: send the prompt as a list of token ids"));
+      }
+      auto ids = codec_->encode(*parsed->prompt_text);
+      if (!ids) return reject(ids.error());
+      prompt_ids = std::move(*ids);
+      prompt_text = std::move(*parsed->prompt_text);
+    } else {
+      prompt_ids = std::move(parsed->prompt_ids);
+      if (Status s = check_token_ids(prompt_ids, info.vocab_size, "prompt"); !s) return reject(s);
+      if (codec_ && (parsed->echo || config_.log_requests)) {
+        prompt_text = codec_->decode(prompt_ids, false);
+      }
+    }
+    if (prompt_ids.empty()) return reject(invalid_argument("prompt must not be empty"));
+    if (parsed->echo) echo_text = prompt_text;
+    completion_logprobs = parsed->options.sampling.logprobs;
+    options = std::move(parsed->options);
+    if (Status s = fit_to_context(options, int64_t(prompt_ids.size()), info.max_model_len, 16);
+        !s) {
+      return reject(s);
+    }
+    meta.id = new_id("cmpl-");
+  } else {
+    auto parsed = parse_chat_request(*body, config_.sampling_defaults);
+    if (!parsed) return reject(parsed.error());
+    if (Status s = check_model(parsed->options.model); !s) return reject(s);
+    if (!codec_) {
+      return reject(invalid_argument(
+          "this server has no tokenizer, which chat completions need: use /v1/completions with "
+          "token ids"));
+    }
+    auto rendered = codec_->render_chat(parsed->messages, parsed->chat);
+    if (!rendered) return reject(rendered.error());
+    auto ids = codec_->encode(*rendered);
+    if (!ids) return reject(ids.error());
+    prompt_ids = std::move(*ids);
+    prompt_text = std::move(*rendered);
+    chat_logprobs = parsed->logprobs;
+    chat_top_logprobs = parsed->top_logprobs;
+    options = std::move(parsed->options);
+    if (Status s = fit_to_context(options, int64_t(prompt_ids.size()), info.max_model_len,
+                                  std::nullopt);
+        !s) {
+      return reject(s);
+    }
+    meta.id = new_id("chatcmpl-");
+  }
+  if (Status s = check_token_ids(options.sampling.stop_token_ids, info.vocab_size,
+                                 "stop_token_ids");
+      !s) {
+    return reject(s);
+  }
+
+  meta.prompt_tokens = int32_t(prompt_ids.size());
+  meta.stream_options = options.stream_options;
+  if (kind == Kind::kCompletion) {
+    builder = make_completion_builder(std::move(meta), codec_, completion_logprobs,
+                                      std::move(echo_text));
+  } else {
+    builder = make_chat_builder(std::move(meta), codec_, chat_logprobs, chat_top_logprobs);
+  }
+  if (config_.log_requests) {
+    spdlog::info("Received request {}: prompt: {:?}, max_tokens: {}, temperature: {}, "
+                 "prompt tokens: {}",
+                 builder->meta().id, truncate_for_log(prompt_text, config_.max_log_len),
+                 options.sampling.max_tokens, options.sampling.temperature, prompt_ids.size());
+  }
+
+  int32_t max_tokens_param = options.max_tokens ? int32_t(*options.max_tokens) : 0;
+  auto call = std::make_shared<GenerationCall>(engine_, responder, std::move(builder), metrics_,
+                                               options.stream, max_tokens_param,
+                                               std::move(ticket));
+  engine::GenerationRequest generation;
+  generation.request_id = call->id();
+  generation.prompt_ids = std::move(prompt_ids);
+  generation.sampling = std::move(options.sampling);
+  generation.cache_salt = std::move(options.cache_salt);
+  generation.sink = call->sink();
+  responder->post([call, generation = std::move(generation)]() mutable {
+    call->submit(std::move(generation));
+  });
+}
+
+}  // namespace kvtier::server

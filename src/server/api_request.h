@@ -1,0 +1,88 @@
+#pragma once
+// The generation endpoints' request bodies, parsed and checked before anything is tokenized.
+// Parsing is pure: it needs neither the engine nor the tokenizer, so every rule is unit-testable.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "engine/request.h"
+#include "tokenizer/tokenizer.h"
+
+namespace kvtier::server {
+
+// vLLM's default --max-logprobs.
+inline constexpr int32_t kMaxLogprobs = 20;
+
+struct StreamOptions {
+  bool include_usage = false;
+  bool continuous_usage_stats = false;
+};
+
+// Sampling defaults for fields a request leaves out. vLLM takes them from the model's
+// generation_config.json (--generation-config auto); max_tokens (max_new_tokens) caps the
+// output length even when a request asks for more.
+struct SamplingDefaults {
+  std::optional<float> temperature;
+  std::optional<float> top_p;
+  std::optional<int32_t> top_k;
+  std::optional<float> min_p;
+  std::optional<float> repetition_penalty;
+  std::optional<int64_t> max_tokens;
+  // Not a default but the --max-logprobs limit: the most top logprobs a request may ask for.
+  int32_t max_logprobs = kMaxLogprobs;
+};
+
+// Reads generation_config.json in `model_dir`; no file means no defaults. Errors name the file
+// and key.
+Expected<SamplingDefaults> read_generation_config(const std::filesystem::path& model_dir);
+
+// Fields that /v1/completions and /v1/chat/completions share.
+struct GenerateOptions {
+  std::optional<std::string> model;
+  engine::SamplingParams sampling;     // max_tokens is set by fit_to_context()
+  std::optional<int64_t> max_tokens;   // as requested (max_completion_tokens wins in chat)
+  bool stream = false;
+  StreamOptions stream_options;
+  std::string cache_salt;
+  std::optional<int64_t> max_tokens_cap;  // from SamplingDefaults::max_tokens
+};
+
+struct CompletionApiRequest {
+  GenerateOptions options;
+  std::optional<std::string> prompt_text;  // set for text prompts
+  std::vector<int32_t> prompt_ids;         // set for token-id prompts
+  bool echo = false;
+};
+
+struct ChatApiRequest {
+  GenerateOptions options;
+  nlohmann::ordered_json messages;     // each message's content flattened to a string (or null)
+  tokenizer::ChatOptions chat;
+  bool logprobs = false;
+  int32_t top_logprobs = 0;
+};
+
+Expected<CompletionApiRequest> parse_completion_request(const nlohmann::ordered_json& body,
+                                                       const SamplingDefaults& defaults = {});
+Expected<ChatApiRequest> parse_chat_request(const nlohmann::ordered_json& body,
+                                            const SamplingDefaults& defaults = {});
+
+// Shared by both parsers: sampling fields, stop conditions, streaming options.
+Status parse_generate_options(const nlohmann::ordered_json& body, const SamplingDefaults& defaults,
+                              GenerateOptions& options);
+
+// Sets sampling.max_tokens once the prompt length is known, with vLLM's rules: a prompt that
+// fills the context, or prompt + max_tokens beyond it, is an error; without max_tokens, chat
+// gets the rest of the context and completions get `default_max_tokens` (16).
+Status fit_to_context(GenerateOptions& options, int64_t prompt_tokens, int64_t max_model_len,
+                      std::optional<int64_t> default_max_tokens);
+
+// Token ids in prompts and stop_token_ids must lie in [0, vocab_size).
+Status check_token_ids(const std::vector<int32_t>& ids, int32_t vocab_size, const char* field);
+
+}  // namespace kvtier::server

@@ -1,0 +1,293 @@
+#include "server/serve_args.h"
+
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "server/arg_prefix.h"
+
+namespace kvtier::server {
+namespace {
+
+struct RawFlags {
+  std::string model_positional;
+  std::string model_option;
+  std::string host = "0.0.0.0";
+  int port = 8000;
+  std::vector<std::string> served_model_names;
+  std::string tokenizer;
+  int32_t max_num_seqs = 0;
+  int32_t max_num_batched_tokens = 0;
+  int32_t max_model_len = 0;
+  int32_t block_size = 16;
+  double gpu_memory_utilization = 0.9;
+  std::optional<int32_t> num_gpu_blocks_override;
+  bool enable_prefix_caching = true;
+  bool enable_chunked_prefill = true;
+  std::string kv_transfer_config;
+  std::string kv_events_config;
+  std::optional<double> kv_offloading_size;
+  std::string kv_offloading_backend;
+  int tensor_parallel_size = 1;
+  std::string device = "auto";
+  std::string dtype = "auto";
+  int64_t seed = 0;
+  std::string api_key;
+  bool enable_prompt_tokens_details = false;
+  bool disable_log_requests = false;
+  bool enable_log_requests = false;
+  bool disable_log_stats = false;
+  std::string uvicorn_log_level = "info";
+  int32_t max_log_len = 0;
+  bool trust_remote_code = false;
+  std::string generation_config = "auto";
+  std::optional<int64_t> kv_cache_memory_bytes;
+  double swap_space = 4;
+  int num_threads = 0;
+  int32_t max_logprobs = 20;
+  double shutdown_timeout = 30.0;
+  int http_threads = 2;
+  int tokenizer_threads = 2;
+  std::string log_level;
+};
+
+void add_flags(CLI::App& app, RawFlags& f) {
+  app.add_option("model", f.model_positional, "Model folder (Hugging Face layout)");
+  app.add_option("--model", f.model_option, "Model folder (instead of the positional argument)");
+  app.add_option("--host", f.host, "Address to listen on")->capture_default_str();
+  app.add_option("--port", f.port, "Port to listen on")->capture_default_str()->check(
+      CLI::Range(0, 65535));
+  app.add_option("--served-model-name", f.served_model_names,
+                 "Model name(s) the API answers to; the first is reported (default: MODEL)");
+  app.add_option("--tokenizer", f.tokenizer, "Tokenizer folder (default: the model folder)");
+  app.add_option("--max-num-seqs", f.max_num_seqs,
+                 "Most sequences per step (default: 1024 on >= 70 GiB GPUs, else 256)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-num-batched-tokens", f.max_num_batched_tokens,
+                 "Token budget per step (default: 8192 on >= 70 GiB GPUs, else 2048)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-model-len", f.max_model_len, "Context length (default: the model's)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--block-size", f.block_size, "Tokens per KV block")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--gpu-memory-utilization", f.gpu_memory_utilization,
+                 "Fraction of GPU memory for weights and KV cache")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--num-gpu-blocks-override", f.num_gpu_blocks_override,
+                 "Number of KV blocks, overriding the memory-based size");
+  app.add_flag("--enable-prefix-caching,!--no-enable-prefix-caching", f.enable_prefix_caching,
+               "Prefix caching (default on)");
+  app.add_flag("--enable-chunked-prefill,!--no-enable-chunked-prefill", f.enable_chunked_prefill,
+               "Chunked prefill (default on)");
+  app.add_option("--kv-transfer-config", f.kv_transfer_config,
+                 "KV connector JSON, e.g. "
+                 "'{\"kv_connector\":\"OffloadingConnector\",\"kv_role\":\"kv_both\","
+                 "\"kv_connector_extra_config\":{\"num_cpu_blocks\":10000}}'");
+  app.add_option("--kv-events-config", f.kv_events_config,
+                 "KV events JSON, e.g. '{\"enable_kv_cache_events\":true,\"publisher\":\"zmq\"}'");
+  app.add_option("--kv-offloading-size", f.kv_offloading_size,
+                 "CPU KV offload tier size in GiB")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--kv-offloading-backend", f.kv_offloading_backend,
+                 "Offload backend (native)");
+  app.add_option("--tensor-parallel-size", f.tensor_parallel_size,
+                 "Tensor parallel size (1 only; also -tp)")
+      ->capture_default_str();
+  app.add_option("--device", f.device, "cpu, cuda or auto")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--dtype", f.dtype, "Weight and activation dtype")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "half", "float16", "bfloat16", "float", "float32"}));
+  app.add_option("--seed", f.seed, "Random seed")->capture_default_str();
+  app.add_option("--api-key", f.api_key, "Require this key on /v1 routes (also $VLLM_API_KEY)");
+  app.add_flag("--enable-prompt-tokens-details", f.enable_prompt_tokens_details,
+               "Report usage.prompt_tokens_details.cached_tokens");
+  app.add_flag("--disable-log-requests", f.disable_log_requests, "Do not log requests");
+  app.add_flag("--enable-log-requests", f.enable_log_requests, "Log each request");
+  app.add_flag("--disable-log-stats", f.disable_log_stats, "Do not log engine stats");
+  app.add_option("--uvicorn-log-level", f.uvicorn_log_level, "Accepted for compatibility")
+      ->check(CLI::IsMember({"critical", "error", "warning", "info", "debug", "trace"}));
+  app.add_option("--max-log-len", f.max_log_len, "Characters of a prompt to log (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--trust-remote-code", f.trust_remote_code, "Accepted; no remote code is run");
+  app.add_option("--generation-config", f.generation_config,
+                 "auto: defaults from the model's generation_config.json; vllm: none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "vllm"}));
+  app.add_option("--kv-cache-memory-bytes", f.kv_cache_memory_bytes,
+                 "KV cache size in bytes for the CPU backend (also $VLLM_CPU_KVCACHE_SPACE, GiB)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--swap-space", f.swap_space, "Accepted for compatibility");
+  app.add_option("--max-logprobs", f.max_logprobs,
+                 "Most logprobs a request may ask for (logprobs / top_logprobs)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--num-threads", f.num_threads, "CPU backend threads (0: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--shutdown-timeout", f.shutdown_timeout,
+                 "Seconds to finish accepted requests after SIGTERM/SIGINT")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--http-threads", f.http_threads, "HTTP I/O threads")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--tokenizer-threads", f.tokenizer_threads,
+                 "Threads that parse and tokenize requests")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error");
+}
+
+std::vector<std::string> long_option_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::Option* option : app.get_options()) {
+    for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
+    for (const std::string& name : option->get_fnames()) {
+      if (name.starts_with("no-")) names.push_back("--" + name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+Status check_json_flag(const std::string& flag, const std::string& value) {
+  if (value.empty()) return Status::ok();
+  auto parsed = nlohmann::json::parse(value, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    return invalid_argument("{} must be a JSON object, got: {}", flag, value);
+  }
+  return Status::ok();
+}
+
+Expected<ServeOptions> build_options(const RawFlags& f) {
+  ServeOptions o;
+  std::string model = !f.model_option.empty() ? f.model_option : f.model_positional;
+  if (model.empty()) return invalid_argument("MODEL is required: kvtier serve MODEL_DIR [flags]");
+  if (!f.model_option.empty() && !f.model_positional.empty() &&
+      f.model_option != f.model_positional) {
+    return invalid_argument("the model is given twice: {} and --model {}", f.model_positional,
+                            f.model_option);
+  }
+  if (f.tensor_parallel_size != 1) {
+    return make_error(ErrorCode::kUnimplemented,
+                      "--tensor-parallel-size {} is not supported yet: only 1",
+                      f.tensor_parallel_size);
+  }
+  KVTIER_RETURN_IF_ERROR(check_json_flag("--kv-transfer-config", f.kv_transfer_config));
+  KVTIER_RETURN_IF_ERROR(check_json_flag("--kv-events-config", f.kv_events_config));
+
+  engine::EngineConfig& e = o.engine;
+  e.model_dir = model;
+  e.tokenizer_dir = f.tokenizer;
+  e.served_model_name = f.served_model_names.empty() ? model : f.served_model_names.front();
+  e.device = f.device;
+  e.dtype = f.dtype;
+  e.seed = uint64_t(f.seed);
+  e.block_size = f.block_size;
+  if (f.max_num_seqs > 0) e.max_num_seqs = f.max_num_seqs;
+  if (f.max_num_batched_tokens > 0) e.max_num_batched_tokens = f.max_num_batched_tokens;
+  o.max_num_seqs_set = f.max_num_seqs > 0;
+  o.max_num_batched_tokens_set = f.max_num_batched_tokens > 0;
+  e.max_model_len = f.max_model_len;
+  e.enable_prefix_caching = f.enable_prefix_caching;
+  e.enable_chunked_prefill = f.enable_chunked_prefill;
+  e.gpu_memory_utilization = f.gpu_memory_utilization;
+  e.num_gpu_blocks_override = f.num_gpu_blocks_override;
+  if (f.kv_cache_memory_bytes) {
+    e.cpu_kv_cache_bytes = *f.kv_cache_memory_bytes;
+  } else if (const char* space = std::getenv("VLLM_CPU_KVCACHE_SPACE"); space && *space) {
+    char* end = nullptr;
+    double gib = std::strtod(space, &end);
+    if (end == space || *end != '\0' || !(gib > 0)) {
+      return invalid_argument("VLLM_CPU_KVCACHE_SPACE must be a positive number of GiB, got '{}'",
+                              space);
+    }
+    e.cpu_kv_cache_bytes = int64_t(gib * double(1LL << 30));
+  }
+  e.kv_transfer_config = f.kv_transfer_config;
+  e.kv_events_config = f.kv_events_config;
+  e.kv_offloading_size_gib = f.kv_offloading_size;
+  e.kv_offloading_backend = f.kv_offloading_backend;
+  e.num_threads = f.num_threads;
+  e.max_logprobs = f.max_logprobs;
+  o.api.sampling_defaults.max_logprobs = f.max_logprobs;
+
+  o.http.host = f.host;
+  o.http.port = uint16_t(f.port);
+  o.http.io_threads = f.http_threads;
+
+  ApiConfig& a = o.api;
+  a.served_model_names =
+      f.served_model_names.empty() ? std::vector<std::string>{model} : f.served_model_names;
+  a.model_root = model;
+  a.api_key = f.api_key;
+  if (a.api_key.empty()) {
+    if (const char* key = std::getenv("VLLM_API_KEY")) a.api_key = key;
+  }
+  a.enable_prompt_tokens_details = f.enable_prompt_tokens_details;
+  a.log_requests = f.enable_log_requests && !f.disable_log_requests;
+  a.max_log_len = f.max_log_len;
+
+  o.tokenizer_threads = f.tokenizer_threads;
+  o.shutdown_timeout_s = f.shutdown_timeout;
+  o.log_stats = !f.disable_log_stats;
+  o.generation_config = f.generation_config;
+  o.log_level = f.log_level;
+  return o;
+}
+
+}  // namespace
+
+void apply_device_defaults(ServeOptions& options, double device_memory_gib) {
+  bool big = options.engine.device == "cuda" && device_memory_gib >= 70.0;
+  if (!options.max_num_seqs_set) options.engine.max_num_seqs = big ? 1024 : 256;
+  if (!options.max_num_batched_tokens_set) {
+    options.engine.max_num_batched_tokens = big ? 8192 : 2048;
+  }
+}
+
+ServeArgs parse_serve_args(const std::vector<std::string>& args) {
+  CLI::App app{"Serve a model with an OpenAI-compatible API (vLLM's `vllm serve` flags)",
+               "kvtier serve"};
+  RawFlags flags;
+  add_flags(app, flags);
+  ServeArgs result;
+  // vLLM's two-letter short form, which CLI11 cannot declare.
+  std::vector<std::string> spelled = args;
+  for (std::string& arg : spelled) {
+    if (arg == "-tp") arg = "--tensor-parallel-size";
+    if (arg.starts_with("-tp=")) arg = "--tensor-parallel-size" + arg.substr(3);
+  }
+  auto expanded = expand_option_prefixes(spelled, long_option_names(app));
+  if (!expanded) {
+    result.exit_code = 2;
+    result.message = "kvtier serve: " + expanded.error().message();
+    return result;
+  }
+  std::vector<std::string> reversed(expanded->rbegin(), expanded->rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    result.exit_code = 0;
+    result.message = app.help();
+    return result;
+  } catch (const CLI::ParseError& e) {
+    result.exit_code = 2;
+    result.message = std::string("kvtier serve: ") + e.what();
+    return result;
+  }
+  auto options = build_options(flags);
+  if (!options) {
+    result.exit_code = 2;
+    result.message = "kvtier serve: " + options.error().message();
+    return result;
+  }
+  result.options = std::move(*options);
+  return result;
+}
+
+}  // namespace kvtier::server

@@ -1,0 +1,273 @@
+// The real `kvtier serve` on the tiny model, over raw HTTP: the endpoints end to end, the seed's
+// command lines, a client that vanishes mid-stream, and SIGTERM under load.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "integration/serve_process.h"
+#include "server/http_test_client.h"
+
+namespace kvtier::server::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// The value of the first sample whose line starts with `prefix` (name and labels), or -1.
+double metric(const std::string& text, const std::string& prefix) {
+  size_t at = 0;
+  while ((at = text.find(prefix, at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') {
+      size_t space = text.find(' ', at + prefix.size());
+      size_t end = text.find('\n', space);
+      return std::stod(text.substr(space + 1, end - space - 1));
+    }
+    at += prefix.size();
+  }
+  return -1;
+}
+
+std::string run_command(const std::string& command, int* exit_code) {
+  std::string out;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  int status = ::pclose(pipe);
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+class ServeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = tiny_model_dir();
+    ASSERT_TRUE(std::filesystem::exists(model_ / "config.json"))
+        << "kvtier make-model --preset tiny failed; see "
+        << (model_.parent_path() / "make-model.log");
+  }
+  std::filesystem::path model_;
+};
+
+TEST_F(ServeTest, EndpointsWorkEndToEnd) {
+  ServeProcess serve(model_, {"--enable-prompt-tokens-details"});
+  ASSERT_TRUE(serve.ready()) << serve.log();
+  HttpTestClient c(serve.port(), 120s);
+
+  EXPECT_EQ(c.request("GET", "/health").status, 200);
+  auto models = json::parse(c.request("GET", "/v1/models").body);
+  EXPECT_EQ(models["data"][0]["id"], model_.string());
+  int max_model_len = models["data"][0]["max_model_len"];
+  EXPECT_GT(max_model_len, 64);
+
+  // Greedy decoding is deterministic; a text prompt and its token ids give the same output.
+  std::string prompt = "The quick brown fox jumps over the lazy dog.";
+  json request = {{"prompt", prompt}, {"max_tokens", 8}, {"temperature", 0}, {"ignore_eos", true}};
+  auto first = c.request("POST", "/v1/completions", request.dump());
+  ASSERT_EQ(first.status, 200) << first.body;
+  json a = json::parse(first.body);
+  EXPECT_EQ(a["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(a["usage"]["completion_tokens"], 8);
+  auto tokens = json::parse(c.request("POST", "/tokenize", json({{"prompt", prompt}}).dump()).body);
+  EXPECT_EQ(a["usage"]["prompt_tokens"], tokens["count"]);
+  request["prompt"] = tokens["tokens"];
+  json b = json::parse(c.request("POST", "/v1/completions", request.dump()).body);
+  EXPECT_EQ(b["choices"][0]["text"], a["choices"][0]["text"]);
+  auto detok = json::parse(
+      c.request("POST", "/detokenize", json({{"tokens", tokens["tokens"]}}).dump()).body);
+  EXPECT_EQ(detok["prompt"], prompt);
+
+  // The same request streamed gives the same text, chunk by chunk, then usage and [DONE].
+  json streamed = {{"prompt", prompt}, {"max_tokens", 8}, {"temperature", 0},
+                   {"ignore_eos", true}, {"stream", true},
+                   {"stream_options", {{"include_usage", true}}}};
+  auto s = c.request("POST", "/v1/completions", streamed.dump());
+  ASSERT_EQ(s.status, 200);
+  EXPECT_EQ(s.headers["content-type"], "text/event-stream; charset=utf-8");
+  std::string text;
+  json usage;
+  for (size_t pos = 0; pos < s.body.size();) {
+    size_t end = s.body.find("\n\n", pos);
+    ASSERT_NE(end, std::string::npos);
+    std::string data = s.body.substr(pos + 6, end - pos - 6);
+    pos = end + 2;
+    if (data == "[DONE]") {
+      EXPECT_EQ(pos, s.body.size());
+      break;
+    }
+    json chunk = json::parse(data);
+    if (chunk["choices"].empty()) {
+      usage = chunk["usage"];
+    } else {
+      text += chunk["choices"][0]["text"].get<std::string>();
+    }
+  }
+  EXPECT_EQ(text, a["choices"][0]["text"]);
+  EXPECT_EQ(usage["completion_tokens"], 8);
+
+  // Chat through the model's own template, with logprobs.
+  json chat = {{"messages", {{{"role", "user"}, {"content", "Hello!"}}}},
+               {"max_completion_tokens", 5}, {"temperature", 0}, {"ignore_eos", true},
+               {"logprobs", true}, {"top_logprobs", 2},
+               {"chat_template_kwargs", {{"enable_thinking", false}}}};
+  auto r = c.request("POST", "/v1/chat/completions", chat.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json reply = json::parse(r.body);
+  EXPECT_EQ(reply["choices"][0]["message"]["role"], "assistant");
+  json content = reply["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(content.size(), 5u);
+  for (const auto& entry : content) {
+    EXPECT_LE(entry["logprob"].get<double>(), 0.0);
+    EXPECT_EQ(entry["top_logprobs"].size(), 2u);
+    // Greedy: the chosen token is the most likely one.
+    EXPECT_EQ(entry["top_logprobs"][0]["token"], entry["token"]);
+  }
+
+  // A repeated prompt hits the prefix cache and says so.
+  json repeat = {{"prompt", std::string(400, 'a')}, {"max_tokens", 1}};
+  c.request("POST", "/v1/completions", repeat.dump());
+  json again = json::parse(c.request("POST", "/v1/completions", repeat.dump()).body);
+  EXPECT_GT(again["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>(), 0);
+
+  auto bad = c.request("POST", "/v1/completions", R"({"prompt": "x", "temperature": -1})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["error"]["code"], 400);
+  EXPECT_EQ(c.request("GET", "/nope").status, 404);
+
+  // The engine publishes its counters at the end of each step, a moment after the step's
+  // outputs went out: poll until the last request shows.
+  std::string metrics;
+  for (int i = 0; i < 200; ++i) {
+    metrics = c.request("GET", "/metrics").body;
+    if (metric(metrics, "vllm:prefix_cache_hits_total") > 0) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GE(metric(metrics, "vllm:request_success_total{model_name=\"" + model_.string() +
+                                "\",engine=\"0\",finished_reason=\"length\"}"),
+            5);
+  EXPECT_GE(metric(metrics, "vllm:generation_tokens_total"), 8 * 3 + 5);
+  EXPECT_GT(metric(metrics, "vllm:prefix_cache_hits_total"), 0) << metrics;
+  EXPECT_NE(metrics.find("vllm:cache_config_info{"), std::string::npos);
+  EXPECT_EQ(metric(metrics, "vllm:num_requests_running"), 0);
+}
+
+TEST_F(ServeTest, SeedCommandLinesStartAServer) {
+  // The seed's two `vllm serve` lines with `kvtier serve` and a model folder (port 0 here so
+  // parallel tests do not collide).
+  const std::string offload =
+      R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both",)"
+      R"("kv_connector_extra_config":{"num_cpu_blocks":10000}})";
+  for (bool with_offload : {false, true}) {
+    std::vector<std::string> flags = {"--tensor-parallel-size", "1", "--max-num-seq", "1024"};
+    if (with_offload) {
+      flags.push_back("--kv-transfer-config");
+      flags.push_back(offload);
+    }
+    ServeProcess serve(model_, flags);
+    ASSERT_TRUE(serve.ready()) << serve.log();
+    HttpTestClient c(serve.port(), 120s);
+    auto r = c.request("POST", "/v1/completions", R"({"prompt": "Hi", "max_tokens": 2})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::string metrics = c.request("GET", "/metrics").body;
+    if (with_offload) {
+      EXPECT_NE(metrics.find("num_cpu_blocks=\"10000\""), std::string::npos) << metrics;
+    } else {
+      EXPECT_NE(metrics.find("num_cpu_blocks=\"None\""), std::string::npos) << metrics;
+    }
+    serve.signal(SIGTERM);
+    EXPECT_EQ(serve.wait_exit(60s), 0) << serve.log();
+  }
+}
+
+TEST_F(ServeTest, ClientThatVanishesMidStreamFreesItsBlocks) {
+  ServeProcess serve(model_);
+  ASSERT_TRUE(serve.ready()) << serve.log();
+  {
+    HttpTestClient c(serve.port(), 120s);
+    // No max_tokens: the rest of the context, far more than the test waits for.
+    c.send_request("POST", "/v1/chat/completions",
+                   json({{"messages", {{{"role", "user"}, {"content", "Tell me a long story"}}}},
+                         {"ignore_eos", true}, {"stream", true}})
+                       .dump());
+    // A chunk with generated text (the role chunk has {"role": ..., "content": ""}): the
+    // request is running and holds KV blocks.
+    std::string seen = c.read_until("\"delta\":{\"content\":\"");
+    ASSERT_NE(seen.find("\"delta\":{\"content\":\""), std::string::npos) << seen;
+    c.close();
+  }
+  HttpTestClient m(serve.port(), 120s);
+  const std::string aborted = "vllm:request_success_total{model_name=\"" + model_.string() +
+                              "\",engine=\"0\",finished_reason=\"abort\"}";
+  std::string metrics;
+  bool freed = false;
+  for (int i = 0; i < 500 && !freed; ++i) {
+    metrics = m.request("GET", "/metrics").body;
+    freed = metric(metrics, aborted) == 1 && metric(metrics, "vllm:num_requests_running") == 0 &&
+            metric(metrics, "vllm:num_requests_waiting") == 0 &&
+            metric(metrics, "vllm:kv_cache_usage_perc") == 0;
+    if (!freed) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(freed) << metrics;
+  // Aborted at once, not after generating the rest of the context.
+  EXPECT_LT(metric(metrics, "vllm:generation_tokens_total"), 1000);
+}
+
+TEST_F(ServeTest, SigtermDuringLoadFinishesEveryAcceptedRequest) {
+  // Fewer sequences than requests, so some wait in the queue when the signal arrives.
+  ServeProcess serve(model_, {"--max-num-seqs", "3", "--shutdown-timeout", "120"});
+  ASSERT_TRUE(serve.ready()) << serve.log();
+  constexpr int kRequests = 8;
+  std::atomic<int> accepted{0};
+  std::vector<std::string> bodies(kRequests);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kRequests; ++i) {
+    clients.emplace_back([&, i] {
+      HttpTestClient c(serve.port(), 120s);
+      json request = {{"prompt", "Request number " + std::to_string(i)}, {"max_tokens", 24},
+                      {"ignore_eos", true}, {"stream", true}};
+      c.send_request("POST", "/v1/completions", request.dump());
+      bodies[size_t(i)] = c.read_until("\r\n\r\n");  // the stream's headers: accepted
+      accepted++;
+      bodies[size_t(i)] += c.read_until("data: [DONE]");
+    });
+  }
+  for (int i = 0; i < 6000 && accepted < kRequests; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(accepted, kRequests);
+  serve.signal(SIGTERM);
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < kRequests; ++i) {
+    const std::string& body = bodies[size_t(i)];
+    EXPECT_NE(body.find("HTTP/1.1 200 OK"), std::string::npos) << i << "\n" << body;
+    EXPECT_NE(body.find("\"finish_reason\":\"length\""), std::string::npos) << i << "\n" << body;
+    EXPECT_NE(body.find("data: [DONE]"), std::string::npos) << i << "\n" << body;
+    EXPECT_EQ(body.find("\"error\""), std::string::npos) << i << "\n" << body;
+  }
+  EXPECT_EQ(serve.wait_exit(120s), 0) << serve.log();
+  EXPECT_NE(serve.log().find("SIGTERM received"), std::string::npos);
+}
+
+TEST_F(ServeTest, HelpAndBadFlags) {
+  int code = -1;
+  std::string help = run_command(std::string(KVTIER_BIN) + " serve --help", &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(help.find("--max-num-seqs"), std::string::npos) << help;
+  std::string tp = run_command(
+      std::string(KVTIER_BIN) + " serve " + model_.string() + " --tensor-parallel-size 2", &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(tp.find("--tensor-parallel-size 2 is not supported"), std::string::npos) << tp;
+  std::string ambiguous =
+      run_command(std::string(KVTIER_BIN) + " serve " + model_.string() + " --max-num 4", &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(ambiguous.find("ambiguous option"), std::string::npos) << ambiguous;
+  std::string missing = run_command(std::string(KVTIER_BIN) + " serve /no/such/model --port 0", &code);
+  EXPECT_NE(code, 0);
+}
+
+}  // namespace
+}  // namespace kvtier::server::testing
