@@ -11,6 +11,8 @@ if(NOT KVTIER_CUDA STREQUAL "OFF")
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
       set(CMAKE_CUDA_ARCHITECTURES 89 90)
     endif()
+    # One CUDA runtime per program: the shared one that cuBLASLt also uses.
+    set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
     # CMake 3.25 does not know nvcc 13's C++20 flag: tell it.

@@ -12,6 +12,9 @@
 
 #include "cli/command.h"
 #include "common/paths.h"
+#include "engine/config.h"
+#include "engine/engine.h"
+#include "engine/offline.h"
 #include "model/model_runner.h"
 #include "model/offline_generator.h"
 #include "tokenizer/tokenizer.h"
@@ -89,6 +92,39 @@ nlohmann::ordered_json to_json(const model::GenerateOutput& out, const tokenizer
   return j;
 }
 
+// --prompts-file: every prompt goes through the engine at once (continuous batching, prefix
+// caching); one JSON line per prompt, in input order.
+template <typename Args, typename Fail>
+int run_prompts_file(const Args& a, Fail fail) {
+  engine::EngineConfig config;
+  config.model_dir = a.model;
+  config.tokenizer_dir = find_tokenizer_dir(a.tokenizer, a.model);
+  config.device = a.device;
+  config.seed = a.seed;
+  config.num_threads = a.threads;
+  config.max_num_batched_tokens = a.max_num_batched_tokens;
+  auto parts = engine::Engine::load_parts(config);
+  if (!parts) return fail(parts.error());
+  const auto tokenizer = parts->tokenizer;
+  auto engine = engine::Engine::create(config, std::move(*parts));
+  if (!engine) return fail(engine.error());
+  (*engine)->start();
+  engine::SamplingParams defaults;
+  defaults.max_tokens = a.max_tokens;
+  defaults.temperature = float(a.temperature);
+  defaults.ignore_eos = a.ignore_eos;
+  if (a.logprobs > 0) defaults.logprobs = a.logprobs;
+  auto prompts = engine::read_prompts_file(a.prompts_file, tokenizer.get(), defaults);
+  if (!prompts) return fail(prompts.error());
+  int rc = 0;
+  for (const auto& result : engine::generate(**engine, std::move(*prompts))) {
+    if (!result.error.is_ok()) rc = 1;
+    fmt::print("{}\n", engine::result_to_json(result, a.logprobs > 0)
+                           .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  }
+  return rc;
+}
+
 std::function<int()> setup(CLI::App& app) {
   struct Args {
     std::string model;
@@ -104,12 +140,16 @@ std::function<int()> setup(CLI::App& app) {
     std::string device = "cpu";
     int threads = 0;
     int32_t max_num_batched_tokens = 2048;
+    std::string prompts_file;
   };
   auto a = std::make_shared<Args>();
   app.add_option("--model", a->model, "Model folder (Hugging Face layout)")->required();
   app.add_option("--tokenizer", a->tokenizer,
                  "Tokenizer folder (default: the model folder, else the bundled Qwen3 tokenizer)");
   app.add_option("--prompt", a->prompts, "Prompt text (repeatable)");
+  app.add_option("--prompts-file", a->prompts_file,
+                 "JSON lines, each {\"prompt\": TEXT} or {\"prompt_ids\": [...]} with optional "
+                 "sampling fields; run together through the engine, printed in input order");
   app.add_option("--prompt-ids", a->prompt_ids, "Prompt as comma-separated token ids (repeatable)");
   app.add_option("--max-tokens", a->max_tokens, "Tokens to generate per prompt")
       ->capture_default_str();
@@ -128,8 +168,9 @@ std::function<int()> setup(CLI::App& app) {
       fmt::print(stderr, "error: {}\n", s.message());
       return s.code() == ErrorCode::kInvalidArgument || s.code() == ErrorCode::kOutOfRange ? 2 : 1;
     };
+    if (!a->prompts_file.empty()) return run_prompts_file(*a, fail);
     if (a->prompts.empty() && a->prompt_ids.empty())
-      return fail(invalid_argument("give at least one --prompt or --prompt-ids"));
+      return fail(invalid_argument("give at least one --prompt, --prompt-ids or --prompts-file"));
     if (a->logprobs < 0)
       return fail(invalid_argument("--logprobs must be >= 0, got {}", a->logprobs));
     if (a->temperature < 0)

@@ -1,4 +1,6 @@
 // kvtier route: the llm-d endpoint picker and gateway in front of OpenAI-compatible endpoints.
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -59,7 +61,18 @@ Expected<std::shared_ptr<const tokenizer::Tokenizer>> load_tokenizer(const Route
   return *tok;
 }
 
+// Every stream holds two sockets (client and engine) plus an idle one kept for reuse: thousands
+// of streams need more descriptors than the usual soft limit of 1024.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int run_route(const RouteArgs& args) {
+  raise_descriptor_limit();
   router::GatewayOptions o;
   for (const auto& list : args.endpoints) {
     std::stringstream in(list);

@@ -33,6 +33,9 @@ asio::awaitable<void> accept_loop(Gateway::State& g) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !g.acceptor.is_open()) break;
       spdlog::warn("route: accept failed: {}", ec.message());
+      // Out of file descriptors, say: retrying at once would spin.
+      asio::steady_timer pause(g.ioc, std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);

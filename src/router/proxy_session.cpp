@@ -331,22 +331,28 @@ asio::awaitable<bool> proxy(beast::tcp_stream& client, http::request<http::strin
   co_return keep;
 }
 
+std::optional<SchedulingRequest> parse_prompt(const Gateway::State& g, ApiKind kind,
+                                              const std::string& body) {
+  auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    spdlog::debug("route: body is not JSON: routing on load only");
+    return std::nullopt;
+  }
+  auto read = g.options.prompt_reader->read(kind, json);
+  if (!read) {
+    spdlog::debug("route: prompt not readable ({}): routing on load only",
+                  read.error().message());
+    return std::nullopt;
+  }
+  return std::move(*read);
+}
+
 asio::awaitable<std::optional<SchedulingRequest>> read_prompt(Gateway::State& g, ApiKind kind,
                                                               const std::string& body) {
+  if (body.size() <= g.options.inline_prompt_bytes) co_return parse_prompt(g, kind, body);
   // JSON parsing and tokenization of a long prompt take milliseconds: not on an I/O thread.
   auto task = [&g, kind, &body]() -> asio::awaitable<std::optional<SchedulingRequest>> {
-        auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-        if (json.is_discarded()) {
-          spdlog::debug("route: body is not JSON: routing on load only");
-          co_return std::nullopt;
-        }
-        auto read = g.options.prompt_reader->read(kind, json);
-        if (!read) {
-          spdlog::debug("route: prompt not readable ({}): routing on load only",
-                        read.error().message());
-          co_return std::nullopt;
-        }
-        co_return std::move(*read);
+    co_return parse_prompt(g, kind, body);
   };
   std::optional<SchedulingRequest> result =
       co_await asio::co_spawn(g.prompt_pool.get_executor(), std::move(task), asio::use_awaitable);
