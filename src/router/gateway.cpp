@@ -1,5 +1,8 @@
 #include "router/gateway_state.h"
 
+#include <pthread.h>
+#include <time.h>
+
 #include <csignal>
 #include <future>
 #include <set>
@@ -174,6 +177,19 @@ void Gateway::stop() {
   for (auto& t : g.threads) t.join();
   g.threads.clear();
   g.prompt_pool.join();
+}
+
+double Gateway::io_cpu_seconds() const {
+  double total = 0;
+  for (auto& t : state_->threads) {
+    clockid_t clock;
+    timespec ts{};
+    if (pthread_getcpuclockid(const_cast<std::thread&>(t).native_handle(), &clock) == 0 &&
+        clock_gettime(clock, &ts) == 0) {
+      total += double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+    }
+  }
+  return total;
 }
 
 EndpointPool& Gateway::endpoints() { return *state_->pool; }

@@ -71,6 +71,8 @@ class Gateway {
   EndpointPool& endpoints();
   Scheduler& scheduler();
   RouterMetrics& metrics();
+  // CPU time used so far by the I/O threads (proxying, scraping, scheduling, short prompts).
+  double io_cpu_seconds() const;
 
   struct State;
 
