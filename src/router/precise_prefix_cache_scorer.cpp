@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace kvtier::router {
 
@@ -10,6 +11,7 @@ PrecisePrefixCacheScorer::PrecisePrefixCacheScorer(PrecisePrefixCacheScorerOptio
                                                    std::vector<std::string> endpoint_ids)
     : options_(std::move(options)),
       endpoint_ids_(std::move(endpoint_ids)),
+      warned_block_size_(new std::atomic<bool>[endpoint_ids_.size()]()),
       index_(endpoint_ids_.size(), options_.tiers, options_.max_keys_per_endpoint) {}
 
 PrecisePrefixCacheScorer::~PrecisePrefixCacheScorer() { subscriber_.reset(); }
@@ -50,8 +52,19 @@ std::optional<size_t> PrecisePrefixCacheScorer::resolve_topic(std::string_view t
   return by_host;
 }
 
+void PrecisePrefixCacheScorer::check_block_size(const EndpointView& endpoint) {
+  const auto size = endpoint.metrics.block_size;
+  if (!size || *size == options_.block_size || endpoint.index >= endpoint_ids_.size()) return;
+  if (warned_block_size_[endpoint.index].exchange(true)) return;
+  spdlog::warn(
+      "precise-prefix-cache-scorer: endpoint {} caches blocks of {} tokens but the scorer hashes "
+      "blocks of {}: its KV events can never match (set tokenProcessorConfig.blockSize)",
+      endpoint.id, *size, options_.block_size);
+}
+
 std::vector<double> PrecisePrefixCacheScorer::score(const SchedulingRequest& request,
                                                     std::span<const EndpointView> candidates) {
+  for (const auto& c : candidates) check_block_size(c);
   std::vector<double> scores(candidates.size(), 0.0);
   const auto keys = request.block_keys(options_.block_size, options_.max_prefix_blocks);
   if (keys.empty()) return scores;

@@ -5,6 +5,7 @@
 // Normalization "totalBlocks" (the default) divides by the request's block count, so a full GPU
 // hit scores 1, a full CPU hit 0.8 and a miss 0; "minMax" is llm-d's (score - min) / (max - min)
 // over endpoints holding at least the first block, others 0.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -55,8 +56,13 @@ class PrecisePrefixCacheScorer : public Scorer {
                            std::vector<std::string> endpoint_ids);
   std::optional<size_t> resolve_topic(std::string_view topic) const;
 
+  void check_block_size(const EndpointView& endpoint);
+
   PrecisePrefixCacheScorerOptions options_;
   std::vector<std::string> endpoint_ids_;
+  // Per endpoint: warned that its block size differs from the scorer's (a config mistake that
+  // makes every lookup miss). Set from any connection's thread.
+  std::unique_ptr<std::atomic<bool>[]> warned_block_size_;
   KvBlockIndex index_;
   std::unique_ptr<KvEventSubscriber> subscriber_;  // declared last: stops before index_ goes
 };

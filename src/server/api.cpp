@@ -6,12 +6,10 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "server/api_error.h"
 #include "server/api_request.h"
-#include "server/generation_call.h"
-#include "server/response_builder.h"
+#include "server/json_fields.h"
 
 namespace kvtier::server {
 
@@ -30,28 +28,14 @@ HttpResponse json_response(const ordered_json& body) {
   return response;
 }
 
-Expected<json> parse_body(const std::string& body) {
-  json parsed = json::parse(body, nullptr, false);
-  if (!parsed.is_discarded()) return parsed;
-  // Parse again for the message that names the position.
-  try {
-    json strict = json::parse(body);
-    (void)strict;
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    size_t bracket = what.find("] ");
-    return invalid_argument("Invalid JSON in the request body: {}",
-                            bracket == std::string::npos ? what : what.substr(bracket + 2));
-  }
-  return invalid_argument("Invalid JSON in the request body");
-}
-
-std::string truncate_for_log(const std::string& text, int32_t max_len) {
-  if (max_len <= 0 || int32_t(text.size()) <= max_len) return text;
-  return text.substr(0, size_t(max_len)) + "...";
-}
-
 }  // namespace
+
+RequestHandler starting_handler() {
+  return [](HttpRequest, std::shared_ptr<Responder> responder) {
+    responder->send(
+        error_response(ApiError{503, "the server is starting: the model is loading", {}}));
+  };
+}
 
 Api::Api(engine::EngineClient& engine, std::shared_ptr<const TextCodec> codec, ApiConfig config,
          Offload offload)
@@ -192,7 +176,7 @@ void Api::offload_json(HttpRequest request, std::shared_ptr<Responder> responder
   auto task = [request = std::move(request), responder, handler = std::move(handler)] {
     HttpResponse response;
     try {
-      Expected<json> body = parse_body(request.body);
+      Expected<json> body = parse_json_body(request.body);
       response = body ? handler(*body) : error_response(api_error_from(body.error()));
     } catch (const std::exception& e) {
       response = error_response(ApiError{500, fmt::format("internal error: {}", e.what()), {}});
@@ -271,138 +255,6 @@ HttpResponse Api::detokenize(const json& body) const {
     ids.push_back(int32_t(id));
   }
   return json_response({{"prompt", codec_->decode(ids, false)}});
-}
-
-void Api::start_generation(Kind kind, HttpRequest request, std::shared_ptr<Responder> responder) {
-  // The ticket counts the request as in flight from here until its call object is gone.
-  in_flight_->fetch_add(1);
-  std::shared_ptr<void> ticket(nullptr, [counter = in_flight_](void*) { counter->fetch_sub(1); });
-  auto task = [this, kind, request = std::move(request), responder, ticket]() mutable {
-    try {
-      prepare_generation(kind, request, responder, std::move(ticket));
-    } catch (const std::exception& e) {
-      ApiError error{500, fmt::format("internal error: {}", e.what()), {}};
-      responder->post([responder, error] { responder->send(error_response(error)); });
-    }
-  };
-  if (!offload_(std::move(task))) {
-    responder->send(error_response(
-        ApiError{503, "the server is overloaded: too many requests waiting for tokenization", {}}));
-  }
-}
-
-void Api::prepare_generation(Kind kind, const HttpRequest& request,
-                             const std::shared_ptr<Responder>& responder,
-                             std::shared_ptr<void> ticket) {
-  auto reject = [&](const Status& status) {
-    ApiError error = api_error_from(status);
-    responder->post([responder, error] { responder->send(error_response(error)); });
-  };
-  Expected<json> body = parse_body(request.body);
-  if (!body) return reject(body.error());
-  const engine::EngineInfo& info = engine_.info();
-
-  GenerateOptions options;
-  std::vector<int32_t> prompt_ids;
-  std::string prompt_text;  // for logs and echo
-  std::string echo_text;
-  std::unique_ptr<ResponseBuilder> builder;
-  ResponseMeta meta;
-  meta.model = model_name();
-  meta.created = int64_t(std::time(nullptr));
-  meta.prompt_tokens_details = config_.enable_prompt_tokens_details;
-  bool chat_logprobs = false;
-  int32_t chat_top_logprobs = 0;
-  std::optional<int32_t> completion_logprobs;
-
-  if (kind == Kind::kCompletion) {
-    auto parsed = parse_completion_request(*body, config_.sampling_defaults);
-    if (!parsed) return reject(parsed.error());
-    if (Status s = check_model(parsed->options.model); !s) return reject(s);
-    if (parsed->prompt_text) {
-      if (!codec_) {
-        return reject(invalid_argument(
-            "this server has no tokenizer: send the prompt as a list of token ids"));
-      }
-      auto ids = codec_->encode(*parsed->prompt_text);
-      if (!ids) return reject(ids.error());
-      prompt_ids = std::move(*ids);
-      prompt_text = std::move(*parsed->prompt_text);
-    } else {
-      prompt_ids = std::move(parsed->prompt_ids);
-      if (Status s = check_token_ids(prompt_ids, info.vocab_size, "prompt"); !s) return reject(s);
-      if (codec_ && (parsed->echo || config_.log_requests)) {
-        prompt_text = codec_->decode(prompt_ids, false);
-      }
-    }
-    if (prompt_ids.empty()) return reject(invalid_argument("prompt must not be empty"));
-    if (parsed->echo) echo_text = prompt_text;
-    completion_logprobs = parsed->options.sampling.logprobs;
-    options = std::move(parsed->options);
-    if (Status s = fit_to_context(options, int64_t(prompt_ids.size()), info.max_model_len, 16);
-        !s) {
-      return reject(s);
-    }
-    meta.id = new_id("cmpl-");
-  } else {
-    auto parsed = parse_chat_request(*body, config_.sampling_defaults);
-    if (!parsed) return reject(parsed.error());
-    if (Status s = check_model(parsed->options.model); !s) return reject(s);
-    if (!codec_) {
-      return reject(invalid_argument(
-          "this server has no tokenizer, which chat completions need: use /v1/completions with "
-          "token ids"));
-    }
-    auto rendered = codec_->render_chat(parsed->messages, parsed->chat);
-    if (!rendered) return reject(rendered.error());
-    auto ids = codec_->encode(*rendered);
-    if (!ids) return reject(ids.error());
-    prompt_ids = std::move(*ids);
-    prompt_text = std::move(*rendered);
-    chat_logprobs = parsed->logprobs;
-    chat_top_logprobs = parsed->top_logprobs;
-    options = std::move(parsed->options);
-    if (Status s = fit_to_context(options, int64_t(prompt_ids.size()), info.max_model_len,
-                                  std::nullopt);
-        !s) {
-      return reject(s);
-    }
-    meta.id = new_id("chatcmpl-");
-  }
-  if (Status s = check_token_ids(options.sampling.stop_token_ids, info.vocab_size,
-                                 "stop_token_ids");
-      !s) {
-    return reject(s);
-  }
-
-  meta.prompt_tokens = int32_t(prompt_ids.size());
-  meta.stream_options = options.stream_options;
-  if (kind == Kind::kCompletion) {
-    builder = make_completion_builder(std::move(meta), codec_, completion_logprobs,
-                                      std::move(echo_text));
-  } else {
-    builder = make_chat_builder(std::move(meta), codec_, chat_logprobs, chat_top_logprobs);
-  }
-  if (config_.log_requests) {
-    spdlog::info("Received request {}: prompt: {:?}, max_tokens: {}, temperature: {}, "
-                 "prompt tokens: {}",
-                 builder->meta().id, truncate_for_log(prompt_text, config_.max_log_len),
-                 options.sampling.max_tokens, options.sampling.temperature, prompt_ids.size());
-  }
-
-  int32_t max_tokens_param = options.max_tokens ? int32_t(*options.max_tokens) : 0;
-  auto call = std::make_shared<GenerationCall>(engine_, responder, std::move(builder), metrics_,
-                                               options.stream, max_tokens_param,
-                                               std::move(ticket));
-  engine::GenerationRequest generation;
-  generation.request_id = call->id();
-  generation.prompt_ids = std::move(prompt_ids);
-  generation.sampling = std::move(options.sampling);
-  generation.cache_salt = std::move(options.cache_salt);
-  generation.sink = call->sink();
-  responder->post([call, generation = std::move(generation)]() mutable {
-    call->submit(std::move(generation));
-  });
 }
 
 }  // namespace kvtier::server

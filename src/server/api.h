@@ -34,6 +34,10 @@ struct ApiConfig {
   std::string version = "0.1.0";
 };
 
+// What the server answers while the engine loads: 503 for every route, /health included (so
+// orchestrators wait), in the OpenAI error shape.
+RequestHandler starting_handler();
+
 class Api {
  public:
   // Runs a task off the I/O threads; false when it cannot be queued (overload).

@@ -76,4 +76,20 @@ Expected<std::optional<std::string>> read_string(const nlohmann::ordered_json& o
   return std::optional<std::string>(v->get<std::string>());
 }
 
+Expected<nlohmann::ordered_json> parse_json_body(const std::string& body) {
+  nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(body, nullptr, false);
+  if (!parsed.is_discarded()) return parsed;
+  // Parse again for the message that names the position.
+  try {
+    nlohmann::ordered_json strict = nlohmann::ordered_json::parse(body);
+    (void)strict;
+  } catch (const nlohmann::ordered_json::parse_error& e) {
+    std::string what = e.what();
+    size_t bracket = what.find("] ");
+    return invalid_argument("Invalid JSON in the request body: {}",
+                            bracket == std::string::npos ? what : what.substr(bracket + 2));
+  }
+  return invalid_argument("Invalid JSON in the request body");
+}
+
 }  // namespace kvtier::server

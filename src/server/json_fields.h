@@ -17,6 +17,9 @@ Expected<std::optional<int64_t>> read_integer(const nlohmann::ordered_json& obje
 Expected<std::optional<bool>> read_bool(const nlohmann::ordered_json& object, const char* field);
 Expected<std::optional<std::string>> read_string(const nlohmann::ordered_json& object, const char* field);
 
+// A request body as JSON; invalid JSON is an error naming the line and column.
+Expected<nlohmann::ordered_json> parse_json_body(const std::string& body);
+
 // "a string", "an array", ... for messages about a JSON value's type.
 std::string json_type_phrase(const nlohmann::ordered_json& value);
 

@@ -9,7 +9,6 @@
 
 #include "engine/engine.h"
 #include "server/api.h"
-#include "server/api_error.h"
 #include "server/device_choice.h"
 #include "server/http_server.h"
 #include "server/serve_args.h"
@@ -138,10 +137,7 @@ int run_serve(const std::vector<std::string>& args) {
   sigset_t signals = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  RequestHandler starting = [](HttpRequest, std::shared_ptr<Responder> responder) {
-    responder->send(error_response(ApiError{503, "the server is starting: the model is loading", {}}));
-  };
-  auto server = HttpServer::start(options.http, starting);
+  auto server = HttpServer::start(options.http, starting_handler());
   if (!server) {
     spdlog::error("{}", server.error().message());
     return 1;

@@ -143,7 +143,7 @@ TEST_F(ServeTest, EndpointsWorkEndToEnd) {
   // The engine publishes its counters at the end of each step, a moment after the step's
   // outputs went out: poll until the last request shows.
   std::string metrics;
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 1000; ++i) {
     metrics = c.request("GET", "/metrics").body;
     if (metric(metrics, "vllm:prefix_cache_hits_total") > 0) break;
     std::this_thread::sleep_for(10ms);

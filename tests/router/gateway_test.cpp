@@ -326,7 +326,7 @@ TEST_F(GatewayTest, StreamsWithBackpressureAndPropagatesDisconnects) {
   EXPECT_LT(endpoints_[0]->stream_bytes_sent(), 200ull << 20);
 }
 
-TEST_F(GatewayTest, DisconnectWhileWaitingForFirstByteClosesTheUpstream) {
+TEST_F(GatewayTest, DisconnectBeforeTheFirstTokenClosesTheUpstream) {
   start_endpoints(1);
   start_gateway();
   namespace asio = boost::asio;

@@ -156,6 +156,9 @@ const std::vector<BadRequest>& bad_requests() {
   return cases;
 }
 
+// gtest prints parameters in failure messages and test listings: the case's name reads best.
+void PrintTo(const BadRequest& c, std::ostream* os) { *os << c.name; }
+
 class BadRequestTest : public ::testing::TestWithParam<BadRequest> {};
 
 TEST_P(BadRequestTest, AnswersWithStatusAndMessageWithoutReachingTheEngine) {
@@ -218,6 +221,18 @@ TEST(ApiErrors, DrainingRefusesNewGenerationAndFailsHealth) {
   EXPECT_EQ(r->json()["error"]["type"], "ServiceUnavailableError");
   EXPECT_EQ(h.run("GET", "/health", "")->status, 503);
   EXPECT_TRUE(h.engine.submitted().empty());
+}
+
+TEST(ApiErrors, WhileStartingEveryRouteIs503) {
+  RequestHandler starting = starting_handler();
+  for (const char* path : {"/health", "/v1/models", "/v1/completions", "/metrics"}) {
+    auto r = std::make_shared<TestResponder>();
+    starting(HttpRequest{"GET", path, {}, ""}, r);
+    EXPECT_EQ(r->status, 503) << path;
+    EXPECT_EQ(r->json()["error"]["type"], "ServiceUnavailableError");
+    EXPECT_NE(r->json()["error"]["message"].get<std::string>().find("starting"),
+              std::string::npos);
+  }
 }
 
 TEST(ApiErrors, EngineRejectionMapsItsStatus) {

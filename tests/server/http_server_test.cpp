@@ -170,6 +170,20 @@ TEST(HttpServer, ClientThatDisconnectsDuringANonStreamedRequestAbortsIt) {
   EXPECT_EQ(s.engine().aborted().size(), 1u);
 }
 
+TEST(HttpServer, ClientThatStopsReadingIsDroppedOnceItsBacklogIsFull) {
+  HttpServerConfig config;
+  config.max_stream_backlog_bytes = 64 << 10;
+  InProcessServer s(config, 0us, long_context());
+  HttpTestClient c(s.port());
+  c.send_request("POST", "/v1/completions",
+                 R"({"prompt": "p", "max_tokens": 1000000, "stream": true})");
+  // The client never reads: socket buffers fill, then the server's bounded backlog, then the
+  // server gives up on the client and aborts its request.
+  ASSERT_TRUE(eventually([&] { return s.engine().aborted().size() == 1; }, 20s));
+  EXPECT_TRUE(eventually([&] { return s.engine().active() == 0; }));
+  EXPECT_TRUE(eventually([&] { return s.api().in_flight() == 0; }));
+}
+
 TEST(HttpServer, ExpectContinueIsAnswered) {
   InProcessServer s;
   HttpTestClient c(s.port());
