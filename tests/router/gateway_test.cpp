@@ -48,7 +48,9 @@ TEST_F(GatewayTest, ReusesConnectionsToEndpoints) {
     ASSERT_EQ(http_post(port(), "/v1/completions", completion(std::to_string(i), i % 2)).status,
               200);
   }
-  EXPECT_EQ(endpoints_[0]->connections() - before, 1u);
+  // Ten requests over one reused proxy connection; the scraper may open one of its own meanwhile
+  // (its health check), but without reuse there would be ten.
+  EXPECT_LE(endpoints_[0]->connections() - before, 2u);
   EXPECT_EQ(endpoints_[0]->requests(), 10u);
 }
 
