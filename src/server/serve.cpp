@@ -43,7 +43,6 @@ int wait_for_signal(const sigset_t& set, milliseconds wait) {
 const char* python_bool(bool b) { return b ? "True" : "False"; }
 
 Labels cache_config_labels(const ServeOptions& o, const engine::EngineInfo& info) {
-  std::string dtype = o.engine.dtype == "auto" ? "auto" : o.engine.dtype;
   return {{"block_size", std::to_string(info.block_size)},
           {"cache_dtype", "auto"},
           {"enable_prefix_caching", python_bool(info.enable_prefix_caching)},
