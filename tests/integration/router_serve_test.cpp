@@ -293,7 +293,7 @@ class Tap {
   std::vector<std::string> recorded_;  // per connection, bytes from the engine
 };
 
-TEST(RouterServeTest, DISABLED_StreamThroughTheRouterIsTheEnginesStreamByteForByte) {
+TEST(RouterServeTest, StreamThroughTheRouterIsTheEnginesStreamByteForByte) {
   const auto model = tiny_model_dir();
   std::vector<std::unique_ptr<ServeProcess>> engines;
   engines.push_back(std::make_unique<ServeProcess>(model));
