@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "cli/command.h"
-#include "common/paths.h"
+#include "cli/tokenizer_choice.h"
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/offline.h"
@@ -67,14 +67,6 @@ std::vector<int32_t> stop_ids(const model::ModelConfig& config, const fs::path& 
   return ids;
 }
 
-fs::path find_tokenizer_dir(const std::string& flag, const fs::path& model_dir) {
-  if (!flag.empty()) return flag;
-  std::error_code ec;
-  if (fs::exists(model_dir / "tokenizer.json", ec)) return model_dir;
-  if (fs::exists(default_tokenizer_dir() / "tokenizer.json", ec)) return default_tokenizer_dir();
-  return {};
-}
-
 // Keys in the documented order (prompt_ids, output_ids, output_text, ...).
 nlohmann::ordered_json to_json(const model::GenerateOutput& out, const tokenizer::Tokenizer* tok,
                                bool want_logprobs) {
@@ -98,7 +90,7 @@ template <typename Args, typename Fail>
 int run_prompts_file(const Args& a, Fail fail) {
   engine::EngineConfig config;
   config.model_dir = a.model;
-  config.tokenizer_dir = find_tokenizer_dir(a.tokenizer, a.model);
+  config.tokenizer_dir = tokenizer_dir(a, /*fall_back=*/true);
   config.device = a.device;
   config.seed = a.seed;
   config.num_threads = a.threads;
@@ -126,9 +118,7 @@ int run_prompts_file(const Args& a, Fail fail) {
 }
 
 std::function<int()> setup(CLI::App& app) {
-  struct Args {
-    std::string model;
-    std::string tokenizer;
+  struct Args : TokenizerFlags {
     std::vector<std::string> prompts;
     std::vector<std::string> prompt_ids;
     int32_t max_tokens = 16;
@@ -143,9 +133,8 @@ std::function<int()> setup(CLI::App& app) {
     std::string prompts_file;
   };
   auto a = std::make_shared<Args>();
-  app.add_option("--model", a->model, "Model folder (Hugging Face layout)")->required();
-  app.add_option("--tokenizer", a->tokenizer,
-                 "Tokenizer folder (default: the model folder, else the bundled Qwen3 tokenizer)");
+  add_tokenizer_flags(app, *a, "Model folder (Hugging Face layout)");
+  app.get_option("--model")->required();
   app.add_option("--prompt", a->prompts, "Prompt text (repeatable)");
   app.add_option("--prompts-file", a->prompts_file,
                  "JSON lines, each {\"prompt\": TEXT} or {\"prompt_ids\": [...]} with optional "
@@ -178,7 +167,7 @@ std::function<int()> setup(CLI::App& app) {
     const fs::path model_dir = a->model;
 
     std::shared_ptr<const tokenizer::Tokenizer> tok;
-    const fs::path tok_dir = find_tokenizer_dir(a->tokenizer, model_dir);
+    const fs::path tok_dir = tokenizer_dir(*a, /*fall_back=*/true);
     if (!tok_dir.empty()) {
       auto loaded = tokenizer::Tokenizer::load(tok_dir);
       if (!loaded && (!a->tokenizer.empty() || !a->prompts.empty())) return fail(loaded.error());
