@@ -83,23 +83,11 @@ class ChatBuilder final : public ResponseBuilder {
     } else {
       choice["logprobs"] = nullptr;
     }
-    choice["finish_reason"] = last_.finish_reason
-                                  ? ordered_json(finish_reason_text(*last_.finish_reason))
-                                  : ordered_json();
-    choice["stop_reason"] = stop_reason(last_);
-
-    ordered_json body;
-    body["id"] = meta_.id;
-    body["object"] = "chat.completion";
-    body["created"] = meta_.created;
-    body["model"] = meta_.model;
-    body["choices"] = ordered_json::array({std::move(choice)});
-    body["service_tier"] = nullptr;
-    body["system_fingerprint"] = nullptr;
-    body["usage"] = usage(true);
-    body["prompt_logprobs"] = nullptr;
-    body["kv_transfer_params"] = nullptr;
-    return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    set_finish(choice, last_);
+    ordered_json after_usage;
+    after_usage["prompt_logprobs"] = nullptr;
+    after_usage["kv_transfer_params"] = nullptr;
+    return full_response("chat.completion", std::move(choice), after_usage);
   }
 
  private:

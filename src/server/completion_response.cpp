@@ -68,23 +68,11 @@ class CompletionBuilder final : public ResponseBuilder {
     choice["index"] = 0;
     choice["text"] = echo_text_ + text_;
     choice["logprobs"] = logprobs_ ? lp_.to_json() : ordered_json();
-    choice["finish_reason"] = last_.finish_reason
-                                  ? ordered_json(finish_reason_text(*last_.finish_reason))
-                                  : ordered_json();
-    choice["stop_reason"] = stop_reason(last_);
+    set_finish(choice, last_);
     choice["prompt_logprobs"] = nullptr;
-
-    ordered_json body;
-    body["id"] = meta_.id;
-    body["object"] = "text_completion";
-    body["created"] = meta_.created;
-    body["model"] = meta_.model;
-    body["choices"] = ordered_json::array({std::move(choice)});
-    body["service_tier"] = nullptr;
-    body["system_fingerprint"] = nullptr;
-    body["usage"] = usage(true);
-    body["kv_transfer_params"] = nullptr;
-    return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    ordered_json after_usage;
+    after_usage["kv_transfer_params"] = nullptr;
+    return full_response("text_completion", std::move(choice), after_usage);
   }
 
  private:

@@ -66,6 +66,27 @@ ordered_json ResponseBuilder::stop_reason(const engine::RequestOutput& out) cons
   return *out.stop_reason;
 }
 
+void ResponseBuilder::set_finish(ordered_json& choice, const engine::RequestOutput& last) const {
+  choice["finish_reason"] =
+      last.finish_reason ? ordered_json(finish_reason_text(*last.finish_reason)) : ordered_json();
+  choice["stop_reason"] = stop_reason(last);
+}
+
+std::string ResponseBuilder::full_response(const char* object, ordered_json choice,
+                                           const ordered_json& after_usage) const {
+  ordered_json body;
+  body["id"] = meta_.id;
+  body["object"] = object;
+  body["created"] = meta_.created;
+  body["model"] = meta_.model;
+  body["choices"] = ordered_json::array({std::move(choice)});
+  body["service_tier"] = nullptr;
+  body["system_fingerprint"] = nullptr;
+  body["usage"] = usage(true);
+  for (const auto& [key, value] : after_usage.items()) body[key] = value;
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string ResponseBuilder::sse_chunk(const ordered_json* choice, const ordered_json* usage,
                                        UsageField when_no_usage) {
   if (chunk_prefix_.empty()) {

@@ -61,6 +61,12 @@ class ResponseBuilder {
   nlohmann::ordered_json final_usage() const;
   // The stop string, the stop token id (as a number), or null.
   nlohmann::ordered_json stop_reason(const engine::RequestOutput& out) const;
+  // A choice's "finish_reason" and "stop_reason" from the request's last output.
+  void set_finish(nlohmann::ordered_json& choice, const engine::RequestOutput& last) const;
+  // The non-streamed body: id, object, created, model, then the one choice and the fields every
+  // response carries; `after_usage` holds the trailing fields that differ between endpoints.
+  std::string full_response(const char* object, nlohmann::ordered_json choice,
+                            const nlohmann::ordered_json& after_usage) const;
   // One streamed chunk: the request's fixed fields (rendered once), then "choices" holding
   // `choice` (or nothing), then the usage field: absent, null, or the object.
   enum class UsageField { kAbsent, kNull };
