@@ -26,18 +26,6 @@ struct Conversation {
 };
 using ConversationPtr = std::shared_ptr<Conversation>;
 
-size_t status_index(RequestStatus s) {
-  switch (s) {
-    case RequestStatus::kSuccessful:
-      return 0;
-    case RequestStatus::kIncomplete:
-      return 1;
-    case RequestStatus::kErrored:
-      return 2;
-  }
-  return 2;
-}
-
 class Runner {
  public:
   Runner(StreamClient& client, ConversationSource& source, const Strategy& strategy,
@@ -124,7 +112,7 @@ void Runner::submit_turn(ConversationPtr c, double scheduled) {
 void Runner::sample_locked(size_t index) {
   if (!options_.sample_requests || *options_.sample_requests == 0) return;
   const auto n = static_cast<size_t>(*options_.sample_requests);
-  const size_t s = status_index(records_[index].status);
+  const size_t s = request_status_index(records_[index].status);
   auto& kept = samples_[s];
   ++seen_[s];
   auto drop_details = [&](size_t i) {
@@ -170,7 +158,7 @@ void Runner::on_done(ConversationPtr c, RequestRecord&& record) {
     ++callbacks_running_;
     --in_flight_;
     if (sent) {
-      ++counts_[status_index(record.status)];
+      ++counts_[request_status_index(record.status)];
       output_tokens_ += record.output_token_count().value_or(0);
       records_.push_back(std::move(record));
       sample_locked(records_.size() - 1);

@@ -7,20 +7,8 @@
 namespace kvtier::bench {
 namespace {
 
-size_t status_slot(RequestStatus s) {
-  switch (s) {
-    case RequestStatus::kSuccessful:
-      return 0;
-    case RequestStatus::kIncomplete:
-      return 1;
-    case RequestStatus::kErrored:
-      return 2;
-  }
-  return 2;
-}
-
 using Requests = std::vector<const RequestRecord*>;
-using Split = std::array<Requests, 3>;
+using Split = std::array<Requests, kNumRequestStatuses>;
 
 // GuideLLM replaces a metric a request lacks with 0 (one weight) when summarizing it.
 StatusDistribution summarize_by_status(
@@ -160,7 +148,7 @@ std::vector<const RequestRecord*> requests_in_window(const std::vector<RequestRe
 BenchmarkMetrics compile_metrics(const std::vector<const RequestRecord*>& requests,
                                  const MeasureWindow& window) {
   Split split;
-  for (const auto* r : requests) split[status_slot(r->status)].push_back(r);
+  for (const auto* r : requests) split[request_status_index(r->status)].push_back(r);
   BenchmarkMetrics m;
   m.successful = static_cast<int64_t>(split[0].size());
   m.incomplete = static_cast<int64_t>(split[1].size());

@@ -1,6 +1,7 @@
 #pragma once
 // One request as the load generator saw it. Times are seconds on the Unix scale but read from
 // the monotonic clock (BenchClock), so differences are exact and never jump.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,6 +10,9 @@ namespace kvtier::bench {
 
 enum class RequestStatus { kSuccessful, kIncomplete, kErrored };
 const char* request_status_name(RequestStatus status);
+// Index of a status in per-status arrays: successful, incomplete, errored.
+constexpr size_t kNumRequestStatuses = 3;
+constexpr size_t request_status_index(RequestStatus status) { return size_t(status); }
 
 struct RequestRecord {
   std::string request_id;
