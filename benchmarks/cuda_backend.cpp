@@ -72,7 +72,8 @@ using kc::SmallBatchGemm;
 
 bool same(const Tuning& a, const Tuning& b) {
   return a.cuda_graphs == b.cuda_graphs && a.small_batch == b.small_batch &&
-         a.prefill_kernel == b.prefill_kernel;
+         a.prefill_kernel == b.prefill_kernel && a.dependent_launch == b.dependent_launch &&
+         a.fuse_gate_up_silu == b.fuse_gate_up_silu;
 }
 
 // One runner per model, alive between that model's benchmarks (the 8B weights take 16 GB); each
@@ -351,6 +352,72 @@ void BM_LayerGemms(benchmark::State& state, std::string model, int32_t m, SmallB
   }
 }
 
+// The one-row GEMV (scalar kernel) on each weight shape of `model` alone, 20 back-to-back
+// launches of one shape (each reading its own copy of the weights, so nothing stays in L2):
+// the bandwidth each shape reaches, with and without programmatic dependent launches.
+// Shapes: 0 qkv, 1 o, 2 gate/up, 3 gate/up with the fused SiLU, 4 down, 5 LM head (fp32 out).
+void BM_Gemv(benchmark::State& state, std::string model, int shape, bool dependent) {
+  auto config = preset_config(model);
+  auto gemm = kc::Gemm::create({.small_batch = SmallBatchGemm::kAuto,
+                                .dependent_launch = dependent});
+  if (!config || !gemm) return state.SkipWithError("no config or cuBLASLt");
+  const ModelConfig& c = *config;
+  const int64_t h = c.hidden_size, q = c.num_attention_heads * c.head_dim,
+                kv = c.num_key_value_heads * c.head_dim, inter = c.intermediate_size;
+  const int64_t dims[6][2] = {{q + 2 * kv, h}, {h, q}, {2 * inter, h}, {2 * inter, h},
+                              {h, inter},      {c.vocab_size, h}};
+  const char* names[6] = {"qkv", "o", "gate_up", "gate_up+silu", "down", "lm_head"};
+  const int64_t n = dims[shape][0], k = dims[shape][1];
+  const int copies = shape == 5 ? 4 : 20;
+  auto w = kc::DeviceBuffer::allocate(n * k * 2 * copies, "weights");
+  auto x = kc::DeviceBuffer::allocate(k * 2, "x");
+  auto y = kc::DeviceBuffer::allocate(n * 4, "y");
+  if (!w || !x || !y) return state.SkipWithError("no device memory");
+  cudaStream_t stream = nullptr;
+  cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
+  (void)kc::fill_uniform(stream, w->get<kc::bf16>(), n * k * copies, 1, 0.05f);
+  (void)kc::fill_uniform(stream, x->get<kc::bf16>(), k, 2, 1.f);
+  auto run = [&] {
+    for (int i = 0; i < copies; ++i) {
+      const kc::bf16* wp = w->get<kc::bf16>() + i * n * k;
+      Status st = shape == 3 ? (*gemm)->run_gate_up_silu(stream, x->get<kc::bf16>(), wp,
+                                                         y->get<kc::bf16>(), 1, int32_t(inter),
+                                                         int32_t(k))
+                             : (*gemm)->run(stream, x->get<kc::bf16>(), wp, y->get(),
+                                            shape == 5 ? kc::OutType::kF32 : kc::OutType::kBF16,
+                                            1, int32_t(n), int32_t(k));
+      if (!st) return st;
+    }
+    return Status::ok();
+  };
+  if (Status st = run(); !st) return state.SkipWithError(st.to_string().c_str());
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  double total = 0;
+  for (auto _ : state) {
+    cudaEventRecord(e0, stream);
+    (void)run();
+    cudaEventRecord(e1, stream);
+    cudaEventSynchronize(e1);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, e0, e1);
+    state.SetIterationTime(ms / 1e3 / copies);
+    total += ms / 1e3 / copies;
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  cudaStreamDestroy(stream);
+  const double seconds = total / double(state.iterations());
+  const double bytes = 2.0 * n * k;
+  state.counters["GBps"] = bytes / seconds / 1e9;
+  report({fmt::format("  {} GEMV {} {}x{}{}", model, names[shape], n, k,
+                      dependent ? ", dependent launch" : ""),
+          fmt::format("{:.1f} us, {:.0f} GB/s", seconds * 1e6, bytes / seconds / 1e9),
+          fmt::format("{:.1f} us", bytes / device_bandwidth() * 1e6),
+          fmt::format("{:.0f}% of copy", 100 * bytes / seconds / device_bandwidth())});
+}
+
 // The prefill attention kernel alone on one layer: `tokens` causal positions, the model's heads.
 void BM_PrefillAttention(benchmark::State& state, std::string model, int32_t tokens,
                          PrefillKernel kernel) {
@@ -440,6 +507,14 @@ void register_all() {
              b >= 64 ? 30 : 100);
     decode("DecodeWithLogits", {}, 256, true, fmt::format("  {} b256 + fp32 logits to host", model),
            10);
+    // What programmatic dependent launches and the fused gate/up + SiLU GEMV each give.
+    for (int32_t b : {1, 8})
+      decode("DecodeNoDependentLaunch", {.dependent_launch = false}, b, false,
+             fmt::format("  {} b{} without dependent launches", model, b), 100);
+    decode("DecodeFusedGateUpSilu", {.fuse_gate_up_silu = true}, 1, false,
+           fmt::format("  {} b1 with the fused gate/up + SiLU GEMV", model), 100);
+    decode("DecodeFusedNoDependentLaunch", {.dependent_launch = false, .fuse_gate_up_silu = true},
+           1, false, fmt::format("  {} b1 fused, without dependent launches", model), 100);
     decode("DecodeNoGraphs", {.cuda_graphs = false}, 1, false,
            fmt::format("  {} b1 without CUDA graphs", model), 50);
     decode("DecodeTensorCoreGemv", {.small_batch = SmallBatchGemm::kTensorCore}, 1, false,
@@ -449,7 +524,8 @@ void register_all() {
     decode("DecodeTensorCoreGemv", {.small_batch = SmallBatchGemm::kTensorCore}, 8, false,
            fmt::format("  {} b8 tensor-core GEMV", model), 50);
     for (PrefillKernel k : {PrefillKernel::kRows16Keys64, PrefillKernel::kRows32Keys64,
-                            PrefillKernel::kRows32Keys32}) {
+                            PrefillKernel::kRows32Keys32, PrefillKernel::kRows32Keys32Stages3,
+                            PrefillKernel::kRows32Keys32Stages4}) {
       benchmark::RegisterBenchmark(
           fmt::format("Prefill/{}/tokens:{}/{}", model, kPrefillTokens, kc::prefill_kernel_name(k))
               .c_str(),
@@ -473,8 +549,16 @@ void register_all() {
           ->UseManualTime()
           ->Iterations(10);
     }
+    for (int shape = 0; shape < 6; ++shape)
+      for (bool dependent : {false, true})
+        benchmark::RegisterBenchmark(
+            fmt::format("Gemv/{}/shape:{}/dependent:{}", model, shape, int(dependent)).c_str(),
+            BM_Gemv, model, shape, dependent)
+            ->UseManualTime()
+            ->Iterations(10);
     for (PrefillKernel k : {PrefillKernel::kRows16Keys64, PrefillKernel::kRows32Keys64,
-                            PrefillKernel::kRows32Keys32}) {
+                            PrefillKernel::kRows32Keys32, PrefillKernel::kRows32Keys32Stages3,
+                            PrefillKernel::kRows32Keys32Stages4}) {
       benchmark::RegisterBenchmark(
           fmt::format("PrefillAttention/{}/{}", model, kc::prefill_kernel_name(k)).c_str(),
           BM_PrefillAttention, model, kPrefillTokens, k)

@@ -94,6 +94,10 @@ class Engine final : public EngineClient {
   void abort_all();
 
   Status forward(const std::vector<ScheduledChunk>& chunks);
+  // Whether the runner can sample every row of this step where the logits are (only what the
+  // device sampler supports: no penalties, no min_tokens masking, logprobs <= 20).
+  bool samples_on_device(const std::vector<ScheduledChunk>& chunks) const;
+  Status forward_sample(const std::vector<ScheduledChunk>& chunks);
   void sample(const std::vector<ScheduledChunk>& chunks);
   void post_process(const std::vector<ScheduledChunk>& chunks);
   void fail(const std::vector<ScheduledChunk>& chunks, const Status& status);
@@ -130,6 +134,9 @@ class Engine final : public EngineClient {
   Clock::time_point now_{};
   model::ForwardBatch batch_;
   std::vector<float> logits_;
+  bool sampled_on_device_ = false;  // this step's tokens are in device_tokens_, not logits_
+  std::vector<model::SampleSpec> sample_specs_;     // per logits row
+  std::vector<model::SampledToken> device_tokens_;  // per logits row
   std::vector<int32_t> sampled_;        // per chunk, -1 without logits
   std::vector<TokenLogprob> logprobs_;  // per chunk, used when asked for
   std::vector<int32_t> newly_cached_;

@@ -37,11 +37,60 @@ Status Engine::forward(const std::vector<ScheduledChunk>& chunks) {
         c.start, std::span<const int32_t>(seq.kv.table).first(size_t(blocks_.blocks_for(end))),
         c.want_logits});
   }
+  // Sampling where the logits are spares copying them to the host (600 KB a row for Qwen3).
+  sampled_on_device_ = samples_on_device(chunks);
+  if (sampled_on_device_) return forward_sample(chunks);
   KVTIER_RETURN_IF_ERROR(runner_->forward(batch_, logits_));
   const size_t expected = size_t(batch_.num_logit_rows()) * size_t(vocab_size_);
   if (logits_.size() != expected) {
     return internal_error("the model runner returned {} logits for {} rows of {} tokens",
                           logits_.size(), batch_.num_logit_rows(), vocab_size_);
+  }
+  return Status::ok();
+}
+
+bool Engine::samples_on_device(const std::vector<ScheduledChunk>& chunks) const {
+  if (!runner_->samples_on_device()) return false;
+  for (const ScheduledChunk& c : chunks) {
+    if (!c.want_logits) continue;
+    const Sequence& seq = *c.seq;
+    const SamplingParams& p = seq.params;
+    if (p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f ||
+        p.frequency_penalty != 0.0f) {
+      return false;
+    }
+    if (seq.sampling.num_output < p.min_tokens && !seq.sampling.stop_ids.empty()) return false;
+    if (p.logprobs && *p.logprobs > model::kMaxSampleLogprobs) return false;
+  }
+  return true;
+}
+
+Status Engine::forward_sample(const std::vector<ScheduledChunk>& chunks) {
+  sample_specs_.clear();
+  for (const ScheduledChunk& c : chunks) {
+    if (!c.want_logits) continue;
+    const Sequence& seq = *c.seq;
+    model::SampleSpec spec;
+    spec.temperature = seq.params.temperature;
+    spec.top_k = seq.params.top_k;
+    spec.top_p = seq.params.top_p;
+    spec.min_p = seq.params.min_p;
+    spec.seed = seq.sampling.seed;
+    // The host sampler's draw counter: the same stream whichever side samples.
+    spec.counter = uint64_t(seq.sampling.num_output);
+    spec.num_logprobs = seq.params.logprobs ? *seq.params.logprobs : -1;
+    sample_specs_.push_back(spec);
+  }
+  KVTIER_RETURN_IF_ERROR(runner_->forward_sample(batch_, sample_specs_, device_tokens_));
+  if (device_tokens_.size() != sample_specs_.size()) {
+    return internal_error("the model runner sampled {} tokens for {} rows", device_tokens_.size(),
+                          sample_specs_.size());
+  }
+  for (const model::SampledToken& t : device_tokens_) {
+    if (t.id < 0 || t.id >= vocab_size_) {
+      return internal_error("the model runner sampled token {} outside the vocabulary of {}", t.id,
+                            vocab_size_);
+    }
   }
   return Status::ok();
 }
@@ -53,9 +102,15 @@ void Engine::sample(const std::vector<ScheduledChunk>& chunks) {
   for (size_t i = 0; i < chunks.size(); ++i) {
     if (!chunks[i].want_logits) continue;
     Sequence& seq = *chunks[i].seq;
+    TokenLogprob* logprob = seq.params.logprobs ? &logprobs_[i] : nullptr;
+    if (sampled_on_device_) {
+      model::SampledToken& t = device_tokens_[row++];
+      sampled_[i] = t.id;
+      if (logprob) *logprob = TokenLogprob{t.id, t.logprob, std::move(t.top)};
+      continue;
+    }
     std::span<float> logits(logits_.data() + row * size_t(vocab_size_), size_t(vocab_size_));
     ++row;
-    TokenLogprob* logprob = seq.params.logprobs ? &logprobs_[i] : nullptr;
     sampled_[i] = sampler_.sample(logits, seq.params, seq.sampling, logprob);
   }
 }

@@ -10,6 +10,12 @@
 
 namespace kvtier::model {
 
+Status ModelRunner::forward_sample(const ForwardBatch&, std::span<const SampleSpec>,
+                                   std::vector<SampledToken>&) {
+  return make_error(ErrorCode::kUnimplemented,
+                    "this model runner does not sample on the device (use forward())");
+}
+
 Expected<std::unique_ptr<ModelRunner>> create_model_runner(const RunnerOptions& options) {
   if (options.device == "cpu") {
     KVTIER_ASSIGN_OR_RETURN(auto runner, CpuModelRunner::create(options));

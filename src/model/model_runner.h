@@ -3,6 +3,7 @@
 // the paged KV cache through block tables. Owned and called by the engine thread.
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "kv/pool.h"
 #include "model/config.h"
 #include "model/forward_batch.h"
+#include "model/sample_spec.h"
 
 namespace kvtier::model {
 
@@ -35,6 +37,14 @@ class ModelRunner {
   // Runs the batch; `logits` is resized to [batch.num_logit_rows()][vocab_size] (fp32, row-major,
   // rows in the order of the sequences that want logits).
   virtual Status forward(const ForwardBatch& batch, std::vector<float>& logits) = 0;
+
+  // Whether forward_sample() is available: the runner samples where the logits are, and only
+  // token ids and log-probabilities come back.
+  virtual bool samples_on_device() const { return false; }
+  // Runs the batch and samples one token per logits row with `specs[row]`; `tokens` is resized
+  // to batch.num_logit_rows().
+  virtual Status forward_sample(const ForwardBatch& batch, std::span<const SampleSpec> specs,
+                                std::vector<SampledToken>& tokens);
 };
 
 Expected<std::unique_ptr<ModelRunner>> create_model_runner(const RunnerOptions& options);

@@ -143,7 +143,8 @@ TEST_P(CudaAttentionTest, PrefillWithCachedPrefixMatchesReference) {
   m.tiles = d_tiles.get();
   m.num_tiles = int(tiles.size());
   for (PrefillKernel kernel :
-       {PrefillKernel::kRows16Keys64, PrefillKernel::kRows32Keys64, PrefillKernel::kRows32Keys32}) {
+       {PrefillKernel::kRows16Keys64, PrefillKernel::kRows32Keys64, PrefillKernel::kRows32Keys32,
+        PrefillKernel::kRows32Keys32Stages3, PrefillKernel::kRows32Keys32Stages4}) {
     SCOPED_TRACE(prefill_kernel_name(kernel));
     out.poison(0xff);  // NaN
     auto st = prefill_attention(stream_, a, m, kernel);

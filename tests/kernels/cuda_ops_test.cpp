@@ -285,6 +285,65 @@ TEST_F(CudaOpsTest, GemmMatchesReferenceOnEveryPath) {
   }
 }
 
+// The fused gate/up + SiLU GEMV equals the scalar GEMV to bf16 followed by silu_mul bit for bit,
+// whether launched as programmatic dependents or not; k covers the unrolled loop with and without
+// a remainder and rows shorter than one unrolled step.
+TEST_F(CudaOpsTest, SkinnyGateUpSiluEqualsGemmThenSiluMul) {
+  const int inter = 200;
+  for (bool dependent : {false, true}) {
+    for (int k : {40, 320, 1024, 2056}) {
+      for (int m : {1, 3, 8}) {
+        auto x_h = random_bf16(size_t(m) * k, 70 + m, -2.f, 2.f);
+        auto w_h = random_bf16(size_t(2 * inter) * k, 71 + k, -0.2f, 0.2f);
+        DeviceArray<bf16> x(x_h), w(w_h), gate_up(size_t(m) * 2 * inter);
+        DeviceArray<bf16> unfused(size_t(m) * inter), fused(size_t(m) * inter);
+        unfused.poison();
+        fused.poison();
+        ASSERT_TRUE(skinny_gemm(stream_, x.get(), w.get(), gate_up.get(), OutType::kBF16, m,
+                                2 * inter, k, SkinnyKernel::kScalar, dependent)
+                        .ok());
+        ASSERT_TRUE(silu_mul(stream_, gate_up.get(), unfused.get(), m, inter, dependent).ok());
+        ASSERT_TRUE(
+            skinny_gate_up_silu(stream_, x.get(), w.get(), fused.get(), m, inter, k, dependent)
+                .ok());
+        sync();
+        auto a = unfused.download();
+        auto b = fused.download();
+        auto gu = gate_up.download();
+        for (int r = 0; r < m; ++r)
+          for (int i = 0; i < inter; ++i) {
+            const size_t at = size_t(r) * inter + i;
+            ASSERT_EQ(bf(a[at]), bf(b[at]))
+                << "m=" << m << " k=" << k << " row " << r << " i " << i;
+            // And both are the activation of the products (so neither is garbage).
+            const double g = bf(gu[size_t(r) * 2 * inter + i]);
+            const double u = bf(gu[size_t(r) * 2 * inter + inter + i]);
+            expect_bf16_near(bf(b[at]), g / (1 + std::exp(-g)) * u, 8e-3, "fused silu", at);
+          }
+      }
+    }
+  }
+  auto st = skinny_gate_up_silu(stream_, nullptr, nullptr, nullptr, 9, inter, 64);
+  EXPECT_TRUE(st.invalid_argument);
+  st = skinny_gate_up_silu(stream_, nullptr, nullptr, nullptr, 1, inter, 60);
+  EXPECT_TRUE(st.invalid_argument);
+}
+
+// Gemm routes the fused MLP activation only where the scalar kernel runs.
+TEST_F(CudaOpsTest, GemmFusesGateUpSiluOnlyOnTheScalarPath) {
+  auto gemm = Gemm::create({.small_batch = SmallBatchGemm::kAuto, .dependent_launch = true});
+  ASSERT_TRUE(gemm.has_value()) << gemm.status().to_string();
+  EXPECT_TRUE((*gemm)->fused_gate_up_silu(1, 64));
+  EXPECT_FALSE((*gemm)->fused_gate_up_silu(2, 64));
+  EXPECT_FALSE((*gemm)->fused_gate_up_silu(1, 60));
+  EXPECT_FALSE((*gemm)->run_gate_up_silu(stream_, nullptr, nullptr, nullptr, 2, 8, 64).is_ok());
+  (*gemm)->set_small_batch(SmallBatchGemm::kScalar);
+  EXPECT_TRUE((*gemm)->fused_gate_up_silu(8, 64));
+  EXPECT_FALSE((*gemm)->fused_gate_up_silu(9, 64));
+  (*gemm)->set_small_batch(SmallBatchGemm::kTensorCore);
+  EXPECT_FALSE((*gemm)->fused_gate_up_silu(1, 64));
+}
+
 TEST_F(CudaOpsTest, SkinnyGemmRejectsTooManyRows) {
   auto st = skinny_gemm(stream_, nullptr, nullptr, nullptr, OutType::kF32, 9, 4, 8);
   EXPECT_FALSE(st.ok());

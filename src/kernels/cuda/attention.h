@@ -44,8 +44,15 @@ struct DecodeAttentionMeta {
 
 // Prefill kernel shapes: 8 warps of 16 query rows each (Q fragments held in registers) over key
 // tiles of 64, or 4 warps of 32 rows (two row tiles share every K/V fragment read from shared
-// memory; Q re-read from shared memory; two thread blocks per SM) over key tiles of 64 or 32.
-enum class PrefillKernel { kRows16Keys64, kRows32Keys64, kRows32Keys32 };
+// memory; Q re-read from shared memory; two thread blocks per SM) over key tiles of 64 or 32,
+// the 32-key shape also with 3 or 4 K/V buffers in flight instead of 2.
+enum class PrefillKernel {
+  kRows16Keys64,
+  kRows32Keys64,
+  kRows32Keys32,
+  kRows32Keys32Stages3,
+  kRows32Keys32Stages4
+};
 const char* prefill_kernel_name(PrefillKernel k);
 
 struct AttentionArgs {
@@ -54,11 +61,13 @@ struct AttentionArgs {
   PagedKv kv;
   int32_t num_heads = 0;
   float scale = 0.f;  // softmax scale, 1 / sqrt(head_dim)
+  // Decode kernels only: programmatic dependent launches (dependent_launch.cuh).
+  bool dependent_launch = false;
 };
 
 KernelStatus prefill_attention(cudaStream_t stream, const AttentionArgs& args,
                                const PrefillAttentionMeta& meta,
-                               PrefillKernel kernel = PrefillKernel::kRows32Keys32);
+                               PrefillKernel kernel = PrefillKernel::kRows32Keys32Stages3);
 
 // Bytes of workspace decode_attention needs for num_seqs x num_heads x num_splits partials.
 size_t decode_workspace_bytes(int32_t num_seqs, int32_t num_heads, int32_t head_dim,

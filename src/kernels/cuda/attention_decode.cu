@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "kernels/cuda/attention.h"
+#include "kernels/cuda/dependent_launch.cuh"
 #include "kernels/cuda/kernel_status.h"
 
 namespace kvtier::kernels::cuda {
@@ -44,6 +45,8 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ float sm_acc[kWarps][G][D];
   __shared__ float sm_max[kWarps][G];
   __shared__ float sm_sum[kWarps][G];
+  allow_next_kernel();
+  wait_for_previous_kernel();
 
   const int split = blockIdx.x, kv_head = blockIdx.y, seq = blockIdx.z;
   const int num_splits = gridDim.x;
@@ -192,6 +195,8 @@ __global__ void decode_reduce_kernel(const float* __restrict__ part_acc,
                                      const float* __restrict__ part_ml, DecodeAttentionMeta m,
                                      bf16* __restrict__ out, int num_heads, int head_dim,
                                      int num_splits) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   const int head = blockIdx.x, seq = blockIdx.y, d = threadIdx.x;
   const int64_t part0 = (int64_t(seq) * num_heads + head) * num_splits;
   float m_all = -INFINITY;
@@ -209,10 +214,11 @@ __global__ void decode_reduce_kernel(const float* __restrict__ part_acc,
 }
 
 template <int D, int G>
-void launch_decode(cudaStream_t stream, const AttentionArgs& a, const DecodeAttentionMeta& m,
-                   float* part_acc, float* part_ml) {
-  dim3 grid(m.num_splits, a.kv.num_kv_heads, m.num_seqs);
-  decode_attention_kernel<D, G><<<grid, kThreads, 0, stream>>>(a, m, part_acc, part_ml);
+cudaError_t launch_decode(cudaStream_t stream, const AttentionArgs& a,
+                          const DecodeAttentionMeta& m, float* part_acc, float* part_ml) {
+  const dim3 grid(m.num_splits, a.kv.num_kv_heads, m.num_seqs);
+  return launch_kernel(decode_attention_kernel<D, G>, grid, dim3(kThreads), 0, stream,
+                       a.dependent_launch, a, m, part_acc, part_ml);
 }
 
 template <int D>
@@ -220,31 +226,30 @@ KernelStatus dispatch_group(cudaStream_t stream, const AttentionArgs& a,
                             const DecodeAttentionMeta& m, float* part_acc, float* part_ml) {
   switch (a.num_heads / a.kv.num_kv_heads) {
     case 1:
-      launch_decode<D, 1>(stream, a, m, part_acc, part_ml);
-      break;
+      return kernel_cuda_status(launch_decode<D, 1>(stream, a, m, part_acc, part_ml),
+                                "decode_attention");
     case 2:
-      launch_decode<D, 2>(stream, a, m, part_acc, part_ml);
-      break;
+      return kernel_cuda_status(launch_decode<D, 2>(stream, a, m, part_acc, part_ml),
+                                "decode_attention");
     case 3:
-      launch_decode<D, 3>(stream, a, m, part_acc, part_ml);
-      break;
+      return kernel_cuda_status(launch_decode<D, 3>(stream, a, m, part_acc, part_ml),
+                                "decode_attention");
     case 4:
-      launch_decode<D, 4>(stream, a, m, part_acc, part_ml);
-      break;
+      return kernel_cuda_status(launch_decode<D, 4>(stream, a, m, part_acc, part_ml),
+                                "decode_attention");
     case 5:
-      launch_decode<D, 5>(stream, a, m, part_acc, part_ml);
-      break;
+      return kernel_cuda_status(launch_decode<D, 5>(stream, a, m, part_acc, part_ml),
+                                "decode_attention");
     case 6:
-      launch_decode<D, 6>(stream, a, m, part_acc, part_ml);
-      break;
+      return kernel_cuda_status(launch_decode<D, 6>(stream, a, m, part_acc, part_ml),
+                                "decode_attention");
     case 8:
-      launch_decode<D, 8>(stream, a, m, part_acc, part_ml);
-      break;
+      return kernel_cuda_status(launch_decode<D, 8>(stream, a, m, part_acc, part_ml),
+                                "decode_attention");
     default:
       return kernel_arg_error("decode_attention: ", a.num_heads / a.kv.num_kv_heads,
                               " query heads per kv head is not supported (1-6, 8)");
   }
-  return kernel_launch_status("decode_attention");
 }
 
 }  // namespace
@@ -299,10 +304,13 @@ KernelStatus decode_attention(cudaStream_t stream, const AttentionArgs& args,
     }
   }();
   if (!st.ok() || splits == 1) return st;
-  dim3 grid(args.num_heads, m.num_seqs);
-  decode_reduce_kernel<<<grid, args.kv.head_dim, 0, stream>>>(
-      part_acc, part_ml, m, args.out, args.num_heads, args.kv.head_dim, splits);
-  return kernel_launch_status("decode_attention reduce");
+  const dim3 grid(args.num_heads, m.num_seqs);
+  return kernel_cuda_status(
+      launch_kernel(decode_reduce_kernel, grid, dim3(args.kv.head_dim), 0, stream,
+                    args.dependent_launch, static_cast<const float*>(part_acc),
+                    static_cast<const float*>(part_ml), m, args.out, int(args.num_heads),
+                    int(args.kv.head_dim), int(splits)),
+      "decode_attention reduce");
 }
 
 }  // namespace kvtier::kernels::cuda

@@ -1,7 +1,8 @@
 // Prefill attention: flash-attention style (online softmax, one pass over the keys) on tensor
 // cores. A thread block computes kPrefillTileRows query rows of one head; each warp owns 16 * kMT
 // of them. Key/value tiles of 64 positions are gathered from the paged pool with cp.async into
-// swizzled shared memory, double-buffered so the next tile loads while this one is computed.
+// swizzled shared memory, double-buffered so the next tile loads while this one is computed (or
+// with 3-4 buffers, several tiles ahead).
 #include <cmath>
 
 #include "kernels/cuda/attention.h"
@@ -24,9 +25,10 @@ struct PrefillShape {
   static constexpr int kBlocksPerSm = kMT == 1 ? 1 : 2;
 };
 
-template <int D, int kBN>
+// Q, then kStages buffers of K, then kStages of V.
+template <int D, int kBN, int kStages>
 constexpr size_t prefill_smem_bytes() {
-  return size_t(kBM + 4 * kBN) * D * sizeof(bf16);
+  return size_t(kBM + 2 * kStages * kBN) * D * sizeof(bf16);
 }
 
 // Shared-memory index (in 16-byte chunks) of chunk c of row r, XOR-swizzled so that the eight
@@ -41,9 +43,14 @@ __device__ __forceinline__ int swz(int r, int c) {
   }
 }
 
-template <int D, int kMT, int kBN>
+// kStages K/V buffers: with 2, tile t + 1 loads while tile t is computed and every tile ends with
+// a barrier; with more, tiles t + 1 .. t + kStages - 1 are in flight (a 32-key tile's math is
+// shorter than a load's latency) and the one barrier at the top of each tile also frees the
+// buffer the next load overwrites (the one tile t - 1 used).
+template <int D, int kMT, int kBN, int kStages>
 __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>::kBlocksPerSm)
     prefill_attention_kernel(AttentionArgs a, PrefillAttentionMeta m) {
+  static_assert(kStages >= 2);
   using Shape = PrefillShape<kMT>;
   constexpr int kThreads = Shape::kThreads;
   constexpr int kChunks = D / 8;  // 16-byte chunks per row
@@ -51,7 +58,7 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
   extern __shared__ uint4 smem[];
   uint4* sQ = smem;
   uint4* sK = sQ + kBM * kChunks;
-  uint4* sV = sK + 2 * kBN * kChunks;
+  uint4* sV = sK + kStages * kBN * kChunks;
 
   const int head = blockIdx.x;
   const int2 tile = m.tiles[blockIdx.y];
@@ -94,6 +101,15 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
   };
   load_kv(0, 0);
   cp_async_commit();
+  if constexpr (kStages > 2) {
+    // Group s holds tile s (group 0 also Q); empty groups past the last tile keep the count
+    // uniform for cp_async_wait below.
+#pragma unroll
+    for (int st = 1; st < kStages - 1; ++st) {
+      if (st < n_tiles) load_kv(st, st);
+      cp_async_commit();
+    }
+  }
 
   const int g = lane / 4, t4 = lane % 4;
   const int row_base = warp * 16 * kMT;
@@ -115,14 +131,24 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
   }
 
   for (int t = 0; t < n_tiles; ++t) {
-    if (t + 1 < n_tiles) {
-      load_kv(t + 1, (t + 1) & 1);
-      cp_async_commit();
-      cp_async_wait<1>();
+    if constexpr (kStages == 2) {
+      if (t + 1 < n_tiles) {
+        load_kv(t + 1, (t + 1) & 1);
+        cp_async_commit();
+        cp_async_wait<1>();
+      } else {
+        cp_async_wait<0>();
+      }
+      __syncthreads();
     } else {
-      cp_async_wait<0>();
+      // kStages - 1 + t groups committed; tile t's is complete when at most kStages - 2 remain.
+      cp_async_wait<kStages - 2>();
+      __syncthreads();
+      const int ahead = t + kStages - 1;
+      if (ahead < n_tiles) load_kv(ahead, ahead % kStages);
+      cp_async_commit();
     }
-    __syncthreads();
+    const int buf = t % kStages;
     if constexpr (kQInRegs) {
       if (t == 0) {
 #pragma unroll
@@ -135,8 +161,8 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
     const int key0 = t * kBN;
     // Tiles wholly after this warp's last row are masked out for it: skip the math.
     if (key0 <= warp_pos_last) {
-      const uint4* k_s = sK + (t & 1) * kBN * kChunks;
-      const uint4* v_s = sV + (t & 1) * kBN * kChunks;
+      const uint4* k_s = sK + buf * kBN * kChunks;
+      const uint4* v_s = sV + buf * kBN * kChunks;
       float s[kMT][kBN / 8][4];
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt)
@@ -237,7 +263,8 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
         }
       }
     }
-    __syncthreads();  // everyone is done with buffer t & 1 before it is refilled
+    // With two buffers, everyone is done with buffer t & 1 before the next tile refills it.
+    if constexpr (kStages == 2) __syncthreads();
   }
 
 #pragma unroll
@@ -261,17 +288,17 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
   }
 }
 
-template <int D, int kMT, int kBN>
+template <int D, int kMT, int kBN, int kStages = 2>
 KernelStatus launch(cudaStream_t stream, const AttentionArgs& args,
                     const PrefillAttentionMeta& meta) {
-  constexpr size_t smem = prefill_smem_bytes<D, kBN>();
+  constexpr size_t smem = prefill_smem_bytes<D, kBN, kStages>();
   static const cudaError_t attr_err =
-      cudaFuncSetAttribute(prefill_attention_kernel<D, kMT, kBN>,
+      cudaFuncSetAttribute(prefill_attention_kernel<D, kMT, kBN, kStages>,
                            cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
   if (attr_err != cudaSuccess)
     return kernel_cuda_status(attr_err, "prefill_attention shared memory");
   dim3 grid(args.num_heads, meta.num_tiles);
-  prefill_attention_kernel<D, kMT, kBN>
+  prefill_attention_kernel<D, kMT, kBN, kStages>
       <<<grid, PrefillShape<kMT>::kThreads, smem, stream>>>(args, meta);
   return kernel_launch_status("prefill_attention");
 }
@@ -284,6 +311,10 @@ KernelStatus launch_variant(cudaStream_t stream, const AttentionArgs& args,
       return launch<D, 2, 64>(stream, args, meta);
     case PrefillKernel::kRows32Keys32:
       return launch<D, 2, 32>(stream, args, meta);
+    case PrefillKernel::kRows32Keys32Stages3:
+      return launch<D, 2, 32, 3>(stream, args, meta);
+    case PrefillKernel::kRows32Keys32Stages4:
+      return launch<D, 2, 32, 4>(stream, args, meta);
     case PrefillKernel::kRows16Keys64:
       break;
   }
@@ -300,6 +331,10 @@ const char* prefill_kernel_name(PrefillKernel k) {
       return "rows32_keys64";
     case PrefillKernel::kRows32Keys32:
       return "rows32_keys32";
+    case PrefillKernel::kRows32Keys32Stages3:
+      return "rows32_keys32_3stage";
+    case PrefillKernel::kRows32Keys32Stages4:
+      return "rows32_keys32_4stage";
   }
   return "?";
 }

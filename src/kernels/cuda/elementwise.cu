@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/dependent_launch.cuh"
 #include "kernels/cuda/kernel_status.h"
 
 namespace kvtier::kernels::cuda {
@@ -24,6 +25,8 @@ __global__ void embedding_kernel(const int32_t* __restrict__ ids, const bf16* __
 
 __global__ void silu_mul_kernel(const bf16* __restrict__ gate_up, bf16* __restrict__ out,
                                 int64_t total_vecs, int32_t inter_vecs) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   for (int64_t v = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; v < total_vecs;
        v += int64_t(gridDim.x) * blockDim.x) {
     const int64_t t = v / inter_vecs, i = v % inter_vecs;
@@ -100,13 +103,15 @@ KernelStatus embedding_lookup(cudaStream_t stream, const int32_t* ids, const bf1
 }
 
 KernelStatus silu_mul(cudaStream_t stream, const bf16* gate_up, bf16* out, int32_t tokens,
-                      int32_t inter) {
+                      int32_t inter, bool dependent) {
   if (inter % 8 != 0)
     return kernel_arg_error("silu_mul: intermediate size ", inter, " is not a multiple of 8");
   const int64_t total = int64_t(tokens) * (inter / 8);
   if (total <= 0) return kernel_ok();
-  silu_mul_kernel<<<grid_for(total), kThreads, 0, stream>>>(gate_up, out, total, inter / 8);
-  return kernel_launch_status("silu_mul");
+  return kernel_cuda_status(launch_kernel(silu_mul_kernel, dim3(grid_for(total)), dim3(kThreads),
+                                         0, stream, dependent, gate_up, out, total,
+                                         int32_t(inter / 8)),
+                            "silu_mul");
 }
 
 KernelStatus gather_rows(cudaStream_t stream, const bf16* src, const int32_t* rows, bf16* dst,

@@ -15,8 +15,9 @@ KernelStatus embedding_lookup(cudaStream_t stream, const int32_t* ids, const bf1
                               float* residual, int32_t tokens, int32_t hidden, int32_t vocab);
 
 // out[t][i] = silu(gate_up[t][i]) * gate_up[t][inter + i]; inter must be a multiple of 8.
+// `dependent`: a programmatic dependent launch (dependent_launch.cuh).
 KernelStatus silu_mul(cudaStream_t stream, const bf16* gate_up, bf16* out, int32_t tokens,
-                      int32_t inter);
+                      int32_t inter, bool dependent = false);
 
 // dst[i][:] = src[rows[i]][:] for i < num_rows; cols must be a multiple of 8.
 KernelStatus gather_rows(cudaStream_t stream, const bf16* src, const int32_t* rows, bf16* dst,

@@ -114,12 +114,27 @@ Status Gemm::run(cudaStream_t stream, const bf16* x, const bf16* w, void* y, Out
   if (m <= 0) return Status::ok();
   SkinnyKernel kernel;
   if (k % 8 == 0 && small_kernel(m, kernel))
-    return to_status(skinny_gemm(stream, x, w, y, out, m, n, k, kernel));
+    return to_status(
+        skinny_gemm(stream, x, w, y, out, m, n, k, kernel, options_.dependent_launch));
   KVTIER_ASSIGN_OR_RETURN(const Plan* p, plan_for(m, n, k, out));
   const float alpha = 1.f, beta = 0.f;
   return lt_status(cublasLtMatmul(handle_, p->op, &alpha, w, p->a, x, p->b, &beta, y, p->c, y, p->c,
                                   &p->algo, workspace_.get(), workspace_.bytes(), stream),
                    "cublasLtMatmul");
+}
+
+bool Gemm::fused_gate_up_silu(int32_t m, int32_t k) const {
+  SkinnyKernel kernel;
+  return k % 8 == 0 && small_kernel(m, kernel) && kernel == SkinnyKernel::kScalar;
+}
+
+Status Gemm::run_gate_up_silu(cudaStream_t stream, const bf16* x, const bf16* w, bf16* act,
+                              int32_t m, int32_t inter, int32_t k) {
+  if (!fused_gate_up_silu(m, k))
+    return make_error(ErrorCode::kInvalidArgument,
+                      "run_gate_up_silu: {} rows (k = {}) are not served by the scalar kernel", m,
+                      k);
+  return to_status(skinny_gate_up_silu(stream, x, w, act, m, inter, k, options_.dependent_launch));
 }
 
 }  // namespace kvtier::kernels::cuda

@@ -34,6 +34,9 @@ class Gemm {
   struct Options {
     size_t workspace_bytes = 64ull << 20;
     SmallBatchGemm small_batch = SmallBatchGemm::kAuto;
+    // Our kernels are launched as programmatic dependents (dependent_launch.cuh): their weight
+    // loads overlap the previous kernel's tail. cuBLASLt's launches are left as they are.
+    bool dependent_launch = false;
   };
   static Expected<std::unique_ptr<Gemm>> create(const Options& options);
   ~Gemm();
@@ -43,7 +46,15 @@ class Gemm {
   Status run(cudaStream_t stream, const bf16* x, const bf16* w, void* y, OutType out, int32_t m,
              int32_t n, int32_t k);
 
+  // act = silu(x * gate^T) * (x * up^T) for w = [gate; up] ([2 inter][k]) in one kernel when
+  // the scalar kernel serves m rows (fused_gate_up_silu(m)); false from that: run() to
+  // [m][2 inter] then silu_mul.
+  bool fused_gate_up_silu(int32_t m, int32_t k) const;
+  Status run_gate_up_silu(cudaStream_t stream, const bf16* x, const bf16* w, bf16* act, int32_t m,
+                          int32_t inter, int32_t k);
+
   void set_small_batch(SmallBatchGemm g) { options_.small_batch = g; }
+  void set_dependent_launch(bool on) { options_.dependent_launch = on; }
 
  private:
   struct Plan {

@@ -1,3 +1,4 @@
+#include "kernels/cuda/dependent_launch.cuh"
 #include "kernels/cuda/kernel_status.h"
 #include "kernels/cuda/norm.h"
 #include "kernels/cuda/reduce.cuh"
@@ -13,6 +14,8 @@ template <int kMaxVecs>
 __global__ void add_rmsnorm_kernel(float* __restrict__ residual, const bf16* __restrict__ x,
                                    const bf16* __restrict__ weight, bf16* __restrict__ out,
                                    int32_t hidden, float eps) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   const int64_t row = blockIdx.x;
   float* r = residual + row * hidden;
   const bf16* xr = x ? x + row * hidden : nullptr;
@@ -64,23 +67,34 @@ __global__ void add_rmsnorm_kernel(float* __restrict__ residual, const bf16* __r
 }  // namespace
 
 KernelStatus add_rmsnorm(cudaStream_t stream, float* residual, const bf16* x, const bf16* weight,
-                         bf16* out, int32_t rows, int32_t hidden, float eps) {
+                         bf16* out, int32_t rows, int32_t hidden, float eps, bool dependent) {
   if (hidden % 8 != 0)
     return kernel_arg_error("add_rmsnorm: hidden size ", hidden, " is not a multiple of 8");
   if (rows <= 0) return kernel_ok();
   const int nvec = hidden / 8;
   if (nvec <= kThreads) {
-    add_rmsnorm_kernel<1><<<rows, kThreads, 0, stream>>>(residual, x, weight, out, hidden, eps);
+    return kernel_cuda_status(launch_kernel(add_rmsnorm_kernel<1>, dim3(rows), dim3(kThreads), 0,
+                                           stream, dependent, residual, x, weight, out, hidden,
+                                           eps),
+                              "add_rmsnorm");
   } else if (nvec <= 2 * kThreads) {
-    add_rmsnorm_kernel<2><<<rows, kThreads, 0, stream>>>(residual, x, weight, out, hidden, eps);
+    return kernel_cuda_status(launch_kernel(add_rmsnorm_kernel<2>, dim3(rows), dim3(kThreads), 0,
+                                           stream, dependent, residual, x, weight, out, hidden,
+                                           eps),
+                              "add_rmsnorm");
   } else if (nvec <= 4 * kThreads) {
-    add_rmsnorm_kernel<4><<<rows, kThreads, 0, stream>>>(residual, x, weight, out, hidden, eps);
+    return kernel_cuda_status(launch_kernel(add_rmsnorm_kernel<4>, dim3(rows), dim3(kThreads), 0,
+                                           stream, dependent, residual, x, weight, out, hidden,
+                                           eps),
+                              "add_rmsnorm");
   } else if (nvec <= 8 * kThreads) {
-    add_rmsnorm_kernel<8><<<rows, kThreads, 0, stream>>>(residual, x, weight, out, hidden, eps);
+    return kernel_cuda_status(launch_kernel(add_rmsnorm_kernel<8>, dim3(rows), dim3(kThreads), 0,
+                                           stream, dependent, residual, x, weight, out, hidden,
+                                           eps),
+                              "add_rmsnorm");
   } else {
     return kernel_arg_error("add_rmsnorm: hidden size ", hidden, " is larger than ", 64 * kThreads);
   }
-  return kernel_launch_status("add_rmsnorm");
 }
 
 }  // namespace kvtier::kernels::cuda

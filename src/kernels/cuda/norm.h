@@ -12,7 +12,9 @@ namespace kvtier::kernels::cuda {
 
 // For each of `rows` rows: residual += x (when x is not null), then
 // out = residual / sqrt(mean(residual^2) + eps) * weight. `hidden` must be a multiple of 8.
+// `dependent`: a programmatic dependent launch (dependent_launch.cuh).
 KernelStatus add_rmsnorm(cudaStream_t stream, float* residual, const bf16* x, const bf16* weight,
-                         bf16* out, int32_t rows, int32_t hidden, float eps);
+                         bf16* out, int32_t rows, int32_t hidden, float eps,
+                         bool dependent = false);
 
 }  // namespace kvtier::kernels::cuda

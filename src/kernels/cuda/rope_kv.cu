@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "kernels/cuda/dependent_launch.cuh"
 #include "kernels/cuda/kernel_status.h"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/rope_kv.h"
@@ -15,6 +16,8 @@ template <int D>
 __global__ void qk_norm_rope_kv_kernel(RopeKvArgs a) {
   constexpr int kHalf = D / 2;
   constexpr int kPairs = (kHalf + 31) / 32;
+  allow_next_kernel();
+  wait_for_previous_kernel();
   const int warp = blockIdx.x * kWarpsPerBlock + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   const int heads_total = a.num_heads + 2 * a.kv.num_kv_heads;
@@ -91,22 +94,29 @@ KernelStatus qk_norm_rope_kv_write(cudaStream_t stream, const RopeKvArgs& args) 
   const int threads = kWarpsPerBlock * 32;
   switch (d) {
     case 16:
-      qk_norm_rope_kv_kernel<16><<<blocks, threads, 0, stream>>>(args);
-      break;
+      return kernel_cuda_status(launch_kernel(qk_norm_rope_kv_kernel<16>, dim3(blocks),
+                                             dim3(threads), 0, stream, args.dependent_launch,
+                                             args),
+                                "qk_norm_rope_kv_write");
     case 32:
-      qk_norm_rope_kv_kernel<32><<<blocks, threads, 0, stream>>>(args);
-      break;
+      return kernel_cuda_status(launch_kernel(qk_norm_rope_kv_kernel<32>, dim3(blocks),
+                                             dim3(threads), 0, stream, args.dependent_launch,
+                                             args),
+                                "qk_norm_rope_kv_write");
     case 64:
-      qk_norm_rope_kv_kernel<64><<<blocks, threads, 0, stream>>>(args);
-      break;
+      return kernel_cuda_status(launch_kernel(qk_norm_rope_kv_kernel<64>, dim3(blocks),
+                                             dim3(threads), 0, stream, args.dependent_launch,
+                                             args),
+                                "qk_norm_rope_kv_write");
     case 128:
-      qk_norm_rope_kv_kernel<128><<<blocks, threads, 0, stream>>>(args);
-      break;
+      return kernel_cuda_status(launch_kernel(qk_norm_rope_kv_kernel<128>, dim3(blocks),
+                                             dim3(threads), 0, stream, args.dependent_launch,
+                                             args),
+                                "qk_norm_rope_kv_write");
     default:
       return kernel_arg_error("qk_norm_rope_kv_write: head_dim ", d,
                               " is not supported (16, 32, 64, 128)");
   }
-  return kernel_launch_status("qk_norm_rope_kv_write");
 }
 
 }  // namespace kvtier::kernels::cuda

@@ -23,6 +23,7 @@ struct RopeKvArgs {
   int32_t num_tokens = 0;
   int32_t num_heads = 0;
   float eps = 1e-6f;
+  bool dependent_launch = false;  // a programmatic dependent launch (dependent_launch.cuh)
 };
 
 KernelStatus qk_norm_rope_kv_write(cudaStream_t stream, const RopeKvArgs& args);

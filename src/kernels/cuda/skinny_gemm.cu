@@ -1,4 +1,5 @@
 // The small-batch GEMM kernels (see skinny_gemm.h).
+#include "kernels/cuda/dependent_launch.cuh"
 #include "kernels/cuda/mma.cuh"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/skinny_gemm.h"
@@ -30,34 +31,60 @@ __device__ __forceinline__ void store(bf16* y, float v) { *y = __float2bfloat16(
 constexpr int kScalarWarps = 4;
 constexpr int kScalarUnroll = 4;
 
-template <int M, typename OutT>
-__global__ void __launch_bounds__(kScalarWarps * 32)
-    skinny_scalar_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w,
-                         OutT* __restrict__ y, int32_t n, int32_t k) {
-  const int row = blockIdx.x * kScalarWarps + threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  if (row >= n) return;
-  const uint4* wr = reinterpret_cast<const uint4*>(w + int64_t(row) * k);
+// acc[m] += W row . x row m over the row's 16-byte chunks, the lane taking chunks lane,
+// lane + 32, ... The first kScalarUnroll loads of W are issued before the wait for the previous
+// kernel (W is never written by one), so under a dependent launch they overlap its tail.
+template <int M>
+__device__ __forceinline__ void scalar_row_dot(const uint4* __restrict__ wr,
+                                               const bf16* __restrict__ x, int k, int lane,
+                                               float (&acc)[M]) {
   const int kv = k / 8;
-  float acc[M];
 #pragma unroll
   for (int m = 0; m < M; ++m) acc[m] = 0.f;
-  int c = lane;
-  for (; c + 32 * (kScalarUnroll - 1) < kv; c += 32 * kScalarUnroll) {
-    uint4 wv[kScalarUnroll];
+  uint4 wv[kScalarUnroll];
 #pragma unroll
-    for (int u = 0; u < kScalarUnroll; ++u) wv[u] = __ldcs(wr + c + 32 * u);
+  for (int u = 0; u < kScalarUnroll; ++u) {
+    const int c = lane + 32 * u;
+    wv[u] = c < kv ? __ldcs(wr + c) : make_uint4(0, 0, 0, 0);
+  }
+  wait_for_previous_kernel();
+  int c = lane;
+  bool first = true;
+  for (; c + 32 * (kScalarUnroll - 1) < kv; c += 32 * kScalarUnroll) {
+    if (!first) {
+#pragma unroll
+      for (int u = 0; u < kScalarUnroll; ++u) wv[u] = __ldcs(wr + c + 32 * u);
+    }
+    first = false;
 #pragma unroll
     for (int u = 0; u < kScalarUnroll; ++u) {
 #pragma unroll
       for (int m = 0; m < M; ++m) fma8(acc[m], wv[u], load_x(x, m, k, c + 32 * u));
     }
   }
-  for (; c < kv; c += 32) {
-    const uint4 wv = __ldcs(wr + c);
+  // The remainder (fewer than kScalarUnroll chunks per lane); when the loop above never ran, the
+  // prologue's loads are these chunks.
 #pragma unroll
-    for (int m = 0; m < M; ++m) fma8(acc[m], wv, load_x(x, m, k, c));
+  for (int u = 0; u < kScalarUnroll - 1; ++u) {
+    const int cu = c + 32 * u;
+    if (cu < kv) {
+      const uint4 w_c = first ? wv[u] : __ldcs(wr + cu);
+#pragma unroll
+      for (int m = 0; m < M; ++m) fma8(acc[m], w_c, load_x(x, m, k, cu));
+    }
   }
+}
+
+template <int M, typename OutT>
+__global__ void __launch_bounds__(kScalarWarps * 32)
+    skinny_scalar_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w,
+                         OutT* __restrict__ y, int32_t n, int32_t k) {
+  allow_next_kernel();
+  const int row = blockIdx.x * kScalarWarps + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (row >= n) return;
+  float acc[M];
+  scalar_row_dot<M>(reinterpret_cast<const uint4*>(w + int64_t(row) * k), x, k, lane, acc);
 #pragma unroll
   for (int m = 0; m < M; ++m) {
     const float v = warp_sum(acc[m]);
@@ -65,16 +92,39 @@ __global__ void __launch_bounds__(kScalarWarps * 32)
   }
 }
 
+// The MLP's first half at a few rows: W stacks gate rows [0, inter) over up rows [inter, 2 inter);
+// each warp computes gate row i and up row i and writes silu(gate) * up. Both are rounded to bf16
+// first, exactly as the unfused path (GEMM to bf16, then silu_mul) does, so the two agree bit for
+// bit.
+template <int M>
+__global__ void __launch_bounds__(kScalarWarps * 32)
+    skinny_gate_up_silu_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w,
+                               bf16* __restrict__ act, int32_t inter, int32_t k) {
+  allow_next_kernel();
+  const int row = blockIdx.x * kScalarWarps + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (row >= inter) return;
+  float gate[M], up[M];
+  scalar_row_dot<M>(reinterpret_cast<const uint4*>(w + int64_t(row) * k), x, k, lane, gate);
+  scalar_row_dot<M>(reinterpret_cast<const uint4*>(w + (int64_t(inter) + row) * k), x, k, lane,
+                    up);
+#pragma unroll
+  for (int m = 0; m < M; ++m) {
+    const float g = __bfloat162float(__float2bfloat16(warp_sum(gate[m])));
+    const float u = __bfloat162float(__float2bfloat16(warp_sum(up[m])));
+    if (lane == 0) act[int64_t(m) * inter + row] = __float2bfloat16(g / (1.f + __expf(-g)) * u);
+  }
+}
+
 template <typename OutT>
-void launch_scalar(cudaStream_t stream, const bf16* x, const bf16* w, OutT* y, int32_t m, int32_t n,
-                   int32_t k) {
-  const int blocks = (n + kScalarWarps - 1) / kScalarWarps;
-  const int threads = kScalarWarps * 32;
+cudaError_t launch_scalar(cudaStream_t stream, bool dependent, const bf16* x, const bf16* w,
+                          OutT* y, int32_t m, int32_t n, int32_t k) {
+  const dim3 blocks((n + kScalarWarps - 1) / kScalarWarps), threads(kScalarWarps * 32);
   switch (m) {
-#define KVTIER_SKINNY_CASE(M)                                                     \
-  case M:                                                                         \
-    skinny_scalar_kernel<M, OutT><<<blocks, threads, 0, stream>>>(x, w, y, n, k); \
-    break;
+#define KVTIER_SKINNY_CASE(M)                                                                \
+  case M:                                                                                    \
+    return launch_kernel(skinny_scalar_kernel<M, OutT>, blocks, threads, 0, stream, dependent, \
+                         x, w, y, n, k);
     KVTIER_SKINNY_CASE(1)
     KVTIER_SKINNY_CASE(2)
     KVTIER_SKINNY_CASE(3)
@@ -83,9 +133,31 @@ void launch_scalar(cudaStream_t stream, const bf16* x, const bf16* w, OutT* y, i
     KVTIER_SKINNY_CASE(6)
     KVTIER_SKINNY_CASE(7)
     default:
-      skinny_scalar_kernel<8, OutT><<<blocks, threads, 0, stream>>>(x, w, y, n, k);
-      break;
+      return launch_kernel(skinny_scalar_kernel<8, OutT>, blocks, threads, 0, stream, dependent,
+                           x, w, y, n, k);
 #undef KVTIER_SKINNY_CASE
+  }
+}
+
+cudaError_t launch_gate_up_silu(cudaStream_t stream, bool dependent, const bf16* x,
+                                const bf16* w, bf16* act, int32_t m, int32_t inter, int32_t k) {
+  const dim3 blocks((inter + kScalarWarps - 1) / kScalarWarps), threads(kScalarWarps * 32);
+  switch (m) {
+#define KVTIER_GATE_UP_CASE(M)                                                               \
+  case M:                                                                                    \
+    return launch_kernel(skinny_gate_up_silu_kernel<M>, blocks, threads, 0, stream, dependent, \
+                         x, w, act, inter, k);
+    KVTIER_GATE_UP_CASE(1)
+    KVTIER_GATE_UP_CASE(2)
+    KVTIER_GATE_UP_CASE(3)
+    KVTIER_GATE_UP_CASE(4)
+    KVTIER_GATE_UP_CASE(5)
+    KVTIER_GATE_UP_CASE(6)
+    KVTIER_GATE_UP_CASE(7)
+    default:
+      return launch_kernel(skinny_gate_up_silu_kernel<8>, blocks, threads, 0, stream, dependent,
+                           x, w, act, inter, k);
+#undef KVTIER_GATE_UP_CASE
   }
 }
 
@@ -106,6 +178,8 @@ __global__ void __launch_bounds__(kTcWarps * 32)
     skinny_tc_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w, OutT* __restrict__ y,
                      int32_t m, int32_t n, int32_t k) {
   __shared__ float4 partial[kTcWarps][32];
+  allow_next_kernel();
+  wait_for_previous_kernel();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
   const int row_lo = blockIdx.x * 16 + g, row_hi = row_lo + 8;
@@ -154,33 +228,39 @@ __global__ void __launch_bounds__(kTcWarps * 32)
 }
 
 template <typename OutT>
-void launch(cudaStream_t stream, const bf16* x, const bf16* w, OutT* y, int32_t m, int32_t n,
-            int32_t k, SkinnyKernel kernel) {
+cudaError_t launch(cudaStream_t stream, bool dependent, const bf16* x, const bf16* w, OutT* y,
+                   int32_t m, int32_t n, int32_t k, SkinnyKernel kernel) {
   if (kernel == SkinnyKernel::kTensorCore && k % 32 == 0) {
-    skinny_tc_kernel<OutT><<<(n + 15) / 16, kTcWarps * 32, 0, stream>>>(x, w, y, m, n, k);
-  } else {
-    launch_scalar<OutT>(stream, x, w, y, m, n, k);
+    return launch_kernel(skinny_tc_kernel<OutT>, dim3((n + 15) / 16), dim3(kTcWarps * 32), 0,
+                         stream, dependent, x, w, y, m, n, k);
   }
-}
-
-void launch_out(cudaStream_t stream, const bf16* x, const bf16* w, void* y, OutType out, int32_t m,
-                int32_t n, int32_t k, SkinnyKernel kernel) {
-  if (out == OutType::kF32)
-    launch<float>(stream, x, w, static_cast<float*>(y), m, n, k, kernel);
-  else
-    launch<bf16>(stream, x, w, static_cast<bf16*>(y), m, n, k, kernel);
+  return launch_scalar<OutT>(stream, dependent, x, w, y, m, n, k);
 }
 
 }  // namespace
 
 KernelStatus skinny_gemm(cudaStream_t stream, const bf16* x, const bf16* w, void* y, OutType out,
-                         int32_t m, int32_t n, int32_t k, SkinnyKernel kernel) {
+                         int32_t m, int32_t n, int32_t k, SkinnyKernel kernel, bool dependent) {
   if (m <= 0 || n <= 0) return kernel_ok();
   if (m > kSkinnyMaxRows)
     return kernel_arg_error("skinny_gemm: ", m, " rows, at most ", kSkinnyMaxRows);
   if (k % 8 != 0) return kernel_arg_error("skinny_gemm: k = ", k, " is not a multiple of 8");
-  launch_out(stream, x, w, y, out, m, n, k, kernel);
-  return kernel_launch_status("skinny_gemm");
+  const cudaError_t err =
+      out == OutType::kF32
+          ? launch<float>(stream, dependent, x, w, static_cast<float*>(y), m, n, k, kernel)
+          : launch<bf16>(stream, dependent, x, w, static_cast<bf16*>(y), m, n, k, kernel);
+  return kernel_cuda_status(err, "skinny_gemm");
+}
+
+KernelStatus skinny_gate_up_silu(cudaStream_t stream, const bf16* x, const bf16* w, bf16* act,
+                                 int32_t m, int32_t inter, int32_t k, bool dependent) {
+  if (m <= 0 || inter <= 0) return kernel_ok();
+  if (m > kSkinnyMaxRows)
+    return kernel_arg_error("skinny_gate_up_silu: ", m, " rows, at most ", kSkinnyMaxRows);
+  if (k % 8 != 0)
+    return kernel_arg_error("skinny_gate_up_silu: k = ", k, " is not a multiple of 8");
+  return kernel_cuda_status(launch_gate_up_silu(stream, dependent, x, w, act, m, inter, k),
+                            "skinny_gate_up_silu");
 }
 
 }  // namespace kvtier::kernels::cuda

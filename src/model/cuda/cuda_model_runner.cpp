@@ -92,9 +92,14 @@ Expected<std::unique_ptr<CudaModelRunner>> CudaModelRunner::finish(
   KVTIER_CUDA_RETURN_IF_ERROR(cudaGetDevice(&device));
   KVTIER_CUDA_RETURN_IF_ERROR(
       cudaDeviceGetAttribute(&r->num_sms_, cudaDevAttrMultiProcessorCount, device));
+  int cc_major = 0;
+  KVTIER_CUDA_RETURN_IF_ERROR(
+      cudaDeviceGetAttribute(&cc_major, cudaDevAttrComputeCapabilityMajor, device));
+  r->dependent_launch_supported_ = cc_major >= 9;
 
   kc::Gemm::Options gemm_options;
   gemm_options.small_batch = tuning.small_batch;
+  gemm_options.dependent_launch = tuning.dependent_launch && r->dependent_launch_supported_;
   KVTIER_ASSIGN_OR_RETURN(r->gemm_, kc::Gemm::create(gemm_options));
 
   // Activations and step metadata for the largest step.
@@ -176,6 +181,7 @@ void CudaModelRunner::set_tuning(const Tuning& tuning) {
   graphs_.clear();
   tuning_ = tuning;
   gemm_->set_small_batch(tuning.small_batch);
+  gemm_->set_dependent_launch(dependent_launch());
 }
 
 kv::KvPool CudaModelRunner::kv_pool() {
@@ -206,13 +212,14 @@ Status CudaModelRunner::enqueue_layer(int32_t l, const StepPlan& plan) {
   const int32_t t = plan.num_tokens, h = c.hidden_size, d = c.head_dim;
   const int32_t q_dim = c.num_attention_heads * d, kv_dim = c.num_key_value_heads * d;
   const float eps = float(c.rms_norm_eps);
+  const bool dep = dependent_launch();
   Activations& a = a_;
   const int32_t* meta = meta_dev_.get<int32_t>();
   // The previous layer's MLP output joins the residual stream here (layer 0 starts from the
   // embedding alone).
   KVTIER_KERNEL_RETURN_IF_ERROR(kc::add_rmsnorm(stream_, a.residual.get<float>(),
                                                 l == 0 ? nullptr : a.proj.get<bf16>(), w.input_norm,
-                                                a.normed.get<bf16>(), t, h, eps));
+                                                a.normed.get<bf16>(), t, h, eps, dep));
   KVTIER_RETURN_IF_ERROR(gemm_->run(stream_, a.normed.get<bf16>(), w.qkv, a.qkv.get(),
                                     kc::OutType::kBF16, t, q_dim + 2 * kv_dim, h));
   kc::RopeKvArgs rope;
@@ -227,6 +234,7 @@ Status CudaModelRunner::enqueue_layer(int32_t l, const StepPlan& plan) {
   rope.num_tokens = t;
   rope.num_heads = c.num_attention_heads;
   rope.eps = eps;
+  rope.dependent_launch = dep;
   KVTIER_KERNEL_RETURN_IF_ERROR(kc::qk_norm_rope_kv_write(stream_, rope));
 
   kc::AttentionArgs attn;
@@ -235,6 +243,7 @@ Status CudaModelRunner::enqueue_layer(int32_t l, const StepPlan& plan) {
   attn.kv = rope.kv;
   attn.num_heads = c.num_attention_heads;
   attn.scale = float(1.0 / std::sqrt(double(d)));
+  attn.dependent_launch = dep;
   if (plan.num_tiles > 0) {
     kc::PrefillAttentionMeta m;
     m.q_offset = meta + sections_.pre_qoff;
@@ -261,11 +270,16 @@ Status CudaModelRunner::enqueue_layer(int32_t l, const StepPlan& plan) {
                                     kc::OutType::kBF16, t, h, q_dim));
   KVTIER_KERNEL_RETURN_IF_ERROR(kc::add_rmsnorm(stream_, a.residual.get<float>(),
                                                 a.proj.get<bf16>(), w.post_norm,
-                                                a.normed.get<bf16>(), t, h, eps));
-  KVTIER_RETURN_IF_ERROR(gemm_->run(stream_, a.normed.get<bf16>(), w.gate_up, a.gate_up.get(),
-                                    kc::OutType::kBF16, t, 2 * c.intermediate_size, h));
-  KVTIER_KERNEL_RETURN_IF_ERROR(
-      kc::silu_mul(stream_, a.gate_up.get<bf16>(), a.act.get<bf16>(), t, c.intermediate_size));
+                                                a.normed.get<bf16>(), t, h, eps, dep));
+  if (tuning_.fuse_gate_up_silu && gemm_->fused_gate_up_silu(t, h)) {
+    KVTIER_RETURN_IF_ERROR(gemm_->run_gate_up_silu(stream_, a.normed.get<bf16>(), w.gate_up,
+                                                   a.act.get<bf16>(), t, c.intermediate_size, h));
+  } else {
+    KVTIER_RETURN_IF_ERROR(gemm_->run(stream_, a.normed.get<bf16>(), w.gate_up, a.gate_up.get(),
+                                      kc::OutType::kBF16, t, 2 * c.intermediate_size, h));
+    KVTIER_KERNEL_RETURN_IF_ERROR(kc::silu_mul(stream_, a.gate_up.get<bf16>(), a.act.get<bf16>(),
+                                               t, c.intermediate_size, dep));
+  }
   return gemm_->run(stream_, a.act.get<bf16>(), w.down, a.proj.get(), kc::OutType::kBF16, t, h,
                     c.intermediate_size);
 }
@@ -279,9 +293,10 @@ Status CudaModelRunner::enqueue_step(const StepPlan& plan) {
                                                      a.residual.get<float>(), plan.num_tokens,
                                                      c.hidden_size, c.vocab_size));
   for (int32_t l = 0; l < c.num_hidden_layers; ++l) KVTIER_RETURN_IF_ERROR(enqueue_layer(l, plan));
-  KVTIER_KERNEL_RETURN_IF_ERROR(
-      kc::add_rmsnorm(stream_, a.residual.get<float>(), a.proj.get<bf16>(), weights_.final_norm,
-                      a.normed.get<bf16>(), plan.num_tokens, c.hidden_size, float(c.rms_norm_eps)));
+  KVTIER_KERNEL_RETURN_IF_ERROR(kc::add_rmsnorm(
+      stream_, a.residual.get<float>(), a.proj.get<bf16>(), weights_.final_norm,
+      a.normed.get<bf16>(), plan.num_tokens, c.hidden_size, float(c.rms_norm_eps),
+      dependent_launch()));
   if (plan.num_logit_rows == 0) return Status::ok();
   KVTIER_KERNEL_RETURN_IF_ERROR(
       kc::gather_rows(stream_, a.normed.get<bf16>(), meta + sections_.logit_rows,
@@ -341,6 +356,8 @@ Status CudaModelRunner::run(const ForwardBatch& batch, Output out, std::vector<f
       KVTIER_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(ids->data() + row, a_.greedy_ids.get(),
                                                   rows * sizeof(int32_t), cudaMemcpyDeviceToHost,
                                                   stream_));
+    } else if (out == Output::kSample && rows > 0) {
+      KVTIER_RETURN_IF_ERROR(sample_piece(row, rows));
     }
     KVTIER_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
     row += rows;

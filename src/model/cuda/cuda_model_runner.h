@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "kernels/cuda/attention.h"
@@ -25,7 +26,15 @@ class CudaModelRunner final : public ModelRunner {
   struct Tuning {
     bool cuda_graphs = true;
     kernels::cuda::SmallBatchGemm small_batch = kernels::cuda::SmallBatchGemm::kAuto;
-    kernels::cuda::PrefillKernel prefill_kernel = kernels::cuda::PrefillKernel::kRows32Keys32;
+    kernels::cuda::PrefillKernel prefill_kernel =
+        kernels::cuda::PrefillKernel::kRows32Keys32Stages3;
+    // Our kernels start while the previous one drains (programmatic dependent launch, sm_90+;
+    // ignored on older devices).
+    bool dependent_launch = true;
+    // Where the scalar GEMV serves the gate/up projection, SiLU-mul runs inside it. Off: with
+    // dependent launches the separate SiLU kernel costs less than the fused GEMV loses in
+    // bandwidth (docs/performance.md).
+    bool fuse_gate_up_silu = false;
   };
 
   static Expected<std::unique_ptr<CudaModelRunner>> create(const RunnerOptions& options,
@@ -44,6 +53,10 @@ class CudaModelRunner final : public ModelRunner {
 
   // Greedy decoding's fast path: the arg-max runs on the device and only ids cross PCIe.
   Status forward_greedy(const ForwardBatch& batch, std::vector<int32_t>& ids);
+  // Sampling on the device (cuda_sampling.cpp): only ids and log-probabilities cross PCIe.
+  bool samples_on_device() const override { return true; }
+  Status forward_sample(const ForwardBatch& batch, std::span<const SampleSpec> specs,
+                        std::vector<SampledToken>& tokens) override;
   // Runs the batch, keeps the logits on the device and waits for the step (benchmarks).
   Status forward_on_device(const ForwardBatch& batch);
 
@@ -57,7 +70,7 @@ class CudaModelRunner final : public ModelRunner {
   int32_t max_graph_batch() const;
 
  private:
-  enum class Output { kNone, kLogits, kGreedy };
+  enum class Output { kNone, kLogits, kGreedy, kSample };
   CudaModelRunner() = default;
   static Expected<std::unique_ptr<CudaModelRunner>> finish(std::unique_ptr<CudaModelRunner> r,
                                                            const RunnerOptions& options,
@@ -68,12 +81,17 @@ class CudaModelRunner final : public ModelRunner {
   Status enqueue_step(const StepPlan& plan);
   Status enqueue_layer(int32_t layer, const StepPlan& plan);
   int32_t graph_bucket(int32_t num_seqs) const;
+  // Samples the current piece's logits rows, which are rows [first_row, first_row + rows) of
+  // the batch that forward_sample() runs, into sample_out_ (cuda_sampling.cpp).
+  Status sample_piece(size_t first_row, size_t rows);
+  bool dependent_launch() const { return tuning_.dependent_launch && dependent_launch_supported_; }
 
   ModelConfig config_;
   kv::KvLayout layout_;
   Tuning tuning_;
   cudaStream_t stream_ = nullptr;
   int32_t num_sms_ = 0;
+  bool dependent_launch_supported_ = false;  // compute capability 9.0 or later
   CudaWeights weights_;
   std::unique_ptr<kernels::cuda::Gemm> gemm_;
   kernels::cuda::DeviceBuffer kv_;
@@ -91,6 +109,13 @@ class CudaModelRunner final : public ModelRunner {
     kernels::cuda::DeviceBuffer residual, normed, qkv, q, attn, proj, gate_up, act;
     kernels::cuda::DeviceBuffer final_rows, logits, greedy_ids, decode_ws, inv_freq;
   } a_;
+
+  // forward_sample(): the batch's specs and results while it runs, and the per-row parameters
+  // and results staged through pinned memory (allocated on first use for cap_.max_seqs rows).
+  std::span<const SampleSpec> sample_specs_;
+  std::vector<SampledToken>* sample_out_ = nullptr;
+  kernels::cuda::PinnedBuffer sample_params_host_, sample_results_host_;
+  kernels::cuda::DeviceBuffer sample_params_dev_, sample_results_dev_;
 
   // Decode graphs by padded batch size, captured on first use.
   std::map<int32_t, cudaGraphExec_t> graphs_;
