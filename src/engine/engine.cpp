@@ -294,9 +294,10 @@ void Engine::finish(Sequence& seq, RequestOutput& out, FinishReason reason) {
     accepted_.erase(seq.id);
     if (accepted_.empty()) idle_cv_.notify_all();
   }
-  seq.sink(std::move(out));
+  // The final output goes out after this step's stats are published (end_step), so a client
+  // that reads /metrics once its request is done sees the request counted.
   auto it = seqs_.find(seq.id);
-  finished_.push_back(std::move(it->second));
+  finished_.push_back({std::move(it->second), std::move(out)});
   seqs_.erase(it);
 }
 
@@ -311,9 +312,10 @@ RequestOutput Engine::make_output(const Sequence& seq) const {
 
 void Engine::end_step() {
   scheduler_.remove_finished();
-  finished_.clear();
   if (events_) events_->flush();
   publish_stats();
+  for (Finished& f : finished_) f.seq->sink(std::move(f.output));
+  finished_.clear();
 }
 
 void Engine::publish_stats() {

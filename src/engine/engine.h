@@ -128,7 +128,11 @@ class Engine final : public EngineClient {
 
   // Engine thread state.
   std::unordered_map<std::string, std::unique_ptr<Sequence>> seqs_;
-  std::vector<std::unique_ptr<Sequence>> finished_;  // freed at the end of the step
+  struct Finished {
+    std::unique_ptr<Sequence> seq;
+    RequestOutput output;  // the final output, sent after the step's stats are published
+  };
+  std::vector<Finished> finished_;  // sent and freed at the end of the step
   std::mt19937_64 rng_;                              // seeds for requests without one
   uint64_t step_id_ = 0;
   Clock::time_point now_{};
