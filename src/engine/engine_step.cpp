@@ -142,7 +142,7 @@ void Engine::cache_computed_blocks(Sequence& seq) {
   const bool prompt_only = tier_->store_prompt_only();
   for (int32_t index : newly_cached_) {
     if (prompt_only && (index + 1) * bs > seq.num_prompt) continue;
-    tier_->offer(seq.kv.hashes[size_t(index)], seq.kv.table[size_t(index)]);
+    tier_->offer(seq.kv, index);
   }
 }
 

@@ -2,7 +2,11 @@
 // The engine's side of the second KV tier (KvConnector): which device blocks transfers are
 // using, so none is reused before its copy lands. Loads keep a reference on their destination
 // blocks and leave them not-ready until poll() reports them; stores keep a reference on their
-// source block until it is stored. Engine thread only.
+// source blocks until they are stored. Engine thread only.
+//
+// The calls take the sequence's blocks (SeqBlocks and an index) because a tier whose blocks span
+// several device blocks (CPU block_size > GPU block size) needs to know where a block sits in its
+// sequence; tiers of one device block per block are reached through bare hashes.
 #include <cstdint>
 #include <span>
 #include <unordered_map>
@@ -10,6 +14,7 @@
 
 #include "kv/block_manager.h"
 #include "kv/connector.h"
+#include "kv/offload/chain_connector.h"
 
 namespace kvtier::engine {
 
@@ -17,12 +22,16 @@ class KvTier {
  public:
   KvTier(kv::KvConnector& connector, kv::BlockManager& blocks);
 
-  // How many of `hashes`, from the first, the tier holds.
-  int32_t lookup(std::span<const uint64_t> hashes) { return connector_.lookup(hashes); }
-  // Starts loading `hashes` into `blocks` (already keyed in the block manager).
-  void start_load(std::span<const uint64_t> hashes, std::span<const int32_t> blocks);
-  // Offers a block that just got its key.
-  void offer(uint64_t hash, int32_t block);
+  // How many of the sequence's full blocks [first, end) the tier can supply, from `first`.
+  int32_t lookup(const kv::SeqBlocks& seq, int32_t first, int32_t end);
+  // Starts loading the sequence's blocks [first, first + count) into its table's blocks (already
+  // keyed in the block manager), all found by lookup() in this step.
+  void start_load(const kv::SeqBlocks& seq, int32_t first, int32_t count);
+  // Offers the sequence's block `index`, which just got its key.
+  void offer(const kv::SeqBlocks& seq, int32_t index);
+
+  // Device blocks per tier block.
+  int32_t blocks_per_group() const { return chain_ ? chain_->blocks_per_group() : 1; }
   struct PollResult {
     bool loads_finished = false;  // some LOADING requests may be ready
     bool any_finished = false;    // the tier's statistics changed
@@ -38,7 +47,12 @@ class KvTier {
   kv::KvConnector& connector() { return connector_; }
 
  private:
+  void start_load(std::span<const uint64_t> hashes, std::span<const int32_t> blocks);
+  void offer(uint64_t hash, int32_t block);
+  void hold_for_store(std::span<const int32_t> blocks);
+
   kv::KvConnector& connector_;
+  kv::ChainConnector* chain_;  // the same tier, when it places blocks by sequence position
   kv::BlockManager& blocks_;
   std::unordered_map<kv::TransferId, std::vector<int32_t>> loads_;
   std::vector<uint16_t> store_refs_;  // per device block: stores in flight

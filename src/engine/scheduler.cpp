@@ -136,10 +136,8 @@ Scheduler::Admission Scheduler::admit(Sequence* seq, int32_t& budget, uint64_t s
     const int32_t gpu_blocks = int32_t(match_.blocks.size());
     int32_t ext_blocks = 0;
     if (tier_ && gpu_blocks < num_full) {
-      ext_blocks = std::clamp(
-          tier_->lookup(
-              std::span(seq->kv.hashes).subspan(size_t(gpu_blocks), size_t(num_full - gpu_blocks))),
-          0, num_full - gpu_blocks);
+      ext_blocks =
+          std::clamp(tier_->lookup(seq->kv, gpu_blocks, num_full), 0, num_full - gpu_blocks);
     }
     // The last token is always computed: its logits give the next token.
     const int32_t last = seq->num_tokens() - 1;
@@ -175,8 +173,7 @@ Scheduler::Admission Scheduler::start_loading(Sequence* seq, int32_t gpu_blocks,
     const int32_t end = gpu_blocks + ext_blocks;
     // Keyed at once but not ready: a request that matches them joins this load.
     blocks_.cache_full_blocks(seq->kv, seq->tokens, end, /*ready=*/false);
-    tier_->start_load(std::span(seq->kv.hashes).subspan(size_t(gpu_blocks), size_t(ext_blocks)),
-                      std::span(seq->kv.table).subspan(size_t(gpu_blocks), size_t(ext_blocks)));
+    tier_->start_load(seq->kv, gpu_blocks, ext_blocks);
   }
   const int32_t gpu_tokens = std::min(gpu_blocks * blocks_.block_size(), computed);
   record_admission(seq, gpu_tokens, computed - gpu_tokens);

@@ -168,11 +168,33 @@ TEST(OffloadConfig, RejectsBadExtraKeys) {
   expect_error(parse(with_extra("[1]")), "kv_connector_extra_config");
 }
 
-TEST(OffloadConfig, AcceptsOnlyTheGpuBlockSize) {
+TEST(OffloadConfig, BlockSizeIsAMultipleOfTheGpuBlockSize) {
+  auto four = parse(with_extra(R"({"num_cpu_blocks":4,"block_size":64})"));
+  ASSERT_TRUE(four.has_value()) << four.error().to_string();
+  EXPECT_EQ((*four)->block_size, 64);
+  EXPECT_EQ((*four)->blocks_per_group(small_layout()), 4);
+  EXPECT_EQ((*four)->num_cpu_blocks, 4);  // CPU blocks, not GPU blocks
+
   expect_error(parse(with_extra(R"({"num_cpu_blocks":4,"block_size":24})")), "block_size");
-  expect_error(parse(with_extra(R"({"num_cpu_blocks":4,"block_size":64})")), "block_size",
-               ErrorCode::kUnimplemented);
+  expect_error(parse(with_extra(R"({"num_cpu_blocks":4,"block_size":8})")), "block_size");
   expect_error(parse(with_extra(R"({"num_cpu_blocks":4,"block_size":0})")), "block_size");
+  expect_error(parse(with_extra(R"({"num_cpu_blocks":4,"block_size":"64"})")), "block_size");
+  expect_error(parse(with_extra(R"({"num_cpu_blocks":4,"block_size":1048576})")), "block_size");
+  // k GPU-sized host slots per CPU block must still be countable.
+  expect_error(parse(with_extra(R"({"num_cpu_blocks":2000000000,"block_size":64})")), "CPU blocks");
+}
+
+TEST(OffloadConfig, ByteSizesCountCpuBlocksOfTheirOwnSize) {
+  const size_t block = small_layout().block_bytes();
+  auto by_bytes = parse(with_extra(R"({"cpu_bytes_to_use":1000000,"block_size":64})"));
+  ASSERT_TRUE(by_bytes.has_value()) << by_bytes.error().to_string();
+  EXPECT_EQ((*by_bytes)->num_cpu_blocks, int32_t(1000000 / (4 * block)));
+  auto by_gib = parse(with_extra(R"({"block_size":32})"), 0.5);
+  ASSERT_TRUE(by_gib.has_value()) << by_gib.error().to_string();
+  EXPECT_EQ((*by_gib)->num_cpu_blocks, int32_t((size_t(1) << 29) / (2 * block)));
+  // Too small for one CPU block: the message names the size given.
+  expect_error(parse(with_extra(R"({"cpu_bytes_to_use":10000,"block_size":64})")),
+               "cpu_bytes_to_use");
 }
 
 }  // namespace

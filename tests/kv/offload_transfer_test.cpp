@@ -3,6 +3,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "kv/offload/cpu_transfer.h"
 #include "kv/offload/transfer.h"
@@ -145,6 +147,18 @@ TEST(CpuTransfer, ReportsAllocationFailureAsResourceExhausted) {
   ASSERT_FALSE(transfer.has_value());
   EXPECT_EQ(transfer.error().code(), ErrorCode::kResourceExhausted);
   EXPECT_NE(transfer.error().message().find("num_cpu_blocks 2147483647"), std::string::npos);
+}
+
+TEST(CpuTransfer, HostSlotsAreResidentFromCreation) {
+  // A store must not fault fresh pages in while the model runs: every page is in memory already.
+  FakePool device(2);
+  auto transfer = create_cpu_block_transfer(device.pool(), 64);
+  ASSERT_TRUE(transfer.has_value()) << transfer.error().to_string();
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  const size_t bytes = 64 * device.block_bytes();
+  std::vector<unsigned char> resident((bytes + page - 1) / page);
+  ASSERT_EQ(mincore((*transfer)->host_slot(0), bytes, resident.data()), 0);
+  for (size_t i = 0; i < resident.size(); ++i) EXPECT_TRUE(resident[i] & 1) << "page " << i;
 }
 
 TEST(BlockTransfer, SelectsTheCpuImplementationForCpuPools) {

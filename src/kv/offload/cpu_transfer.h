@@ -1,7 +1,9 @@
 #pragma once
-// The CPU BlockTransfer: host slots in plain page-aligned memory, copies done by worker threads
-// with memcpy. A batch is cut into at most one byte range per worker (each at least
-// min_bytes_per_thread), so a single large block still spreads over the workers.
+// The CPU BlockTransfer: host slots in anonymous memory made resident when the transfer is created
+// (creation fails, naming num_cpu_blocks, when the host lacks the memory), copies done by worker
+// threads with memcpy. A batch is cut into at most one byte range per worker (each at least
+// min_bytes_per_thread), so a single large block still spreads over the workers. The workers are
+// named "kv-offload" (thread names show in top -H and /proc/<pid>/task/*/comm).
 #include <cstddef>
 #include <cstdint>
 #include <memory>

@@ -13,12 +13,15 @@ Expected<std::unique_ptr<KvConnector>> create_offload_connector(const OffloadOpt
   KVTIER_ASSIGN_OR_RETURN(std::optional<OffloadConfig> config,
                           parse_offload_config(options, pool.layout));
   if (!config) return std::unique_ptr<KvConnector>();
+  // A CPU block of k device blocks is k consecutive transfer slots.
+  const int32_t k = config->blocks_per_group(pool.layout);
   KVTIER_ASSIGN_OR_RETURN(std::unique_ptr<BlockTransfer> transfer,
-                          create_block_transfer(pool, config->num_cpu_blocks));
+                          create_block_transfer(pool, config->num_cpu_blocks * k));
+  const size_t cpu_block_bytes = pool.layout.block_bytes() * size_t(k);
   spdlog::info(
-      "offload tier: {} CPU blocks of {} bytes ({:.2f} GiB), eviction {}, {}",
-      config->num_cpu_blocks, pool.layout.block_bytes(),
-      double(config->num_cpu_blocks) * double(pool.layout.block_bytes()) / double(1ull << 30),
+      "offload tier: {} CPU blocks of {} tokens, {} bytes ({:.2f} GiB), eviction {}, {}",
+      config->num_cpu_blocks, config->block_size, cpu_block_bytes,
+      double(config->num_cpu_blocks) * double(cpu_block_bytes) / double(1ull << 30),
       eviction_policy_name(config->eviction_policy),
       config->store_prompt_only ? "prompt blocks only" : "all blocks");
   return std::unique_ptr<KvConnector>(

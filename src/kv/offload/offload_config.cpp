@@ -15,6 +15,8 @@ using nlohmann::json;
 constexpr std::string_view kFlag = "--kv-transfer-config";
 constexpr std::string_view kExtra = "kv_connector_extra_config";
 constexpr double kGiB = double(1ull << 30);
+// A CPU block of more GPU blocks than this is a typo, not a layout (vLLM uses 1-64).
+constexpr int64_t kMaxBlocksPerGroup = 1024;
 
 // Keys of vLLM's KVTransferConfig that say nothing to a CPU offload tier: accepted, unused.
 bool is_ignored_transfer_key(std::string_view key) {
@@ -108,15 +110,12 @@ Status parse_extra(const json& extra, const KvLayout& layout, OffloadConfig& con
         return invalid_argument("{}: {}.block_size {} is not a multiple of the GPU block size {}",
                                 kFlag, kExtra, block_size, layout.block_size);
       }
-      if (block_size != layout.block_size) {
-        return make_error(
-            ErrorCode::kUnimplemented,
-            "{}: {}.block_size {} would group {} GPU blocks per CPU block; kvtier's block-major "
-            "layout already moves each GPU block ({} bytes) in one copy, so only block_size {} "
-            "is supported",
-            kFlag, kExtra, block_size, block_size / layout.block_size, layout.block_bytes(),
-            layout.block_size);
+      if (block_size > kMaxBlocksPerGroup * int64_t(layout.block_size)) {
+        return invalid_argument(
+            "{}: {}.block_size {} groups more than {} GPU blocks of {} tokens per CPU block", kFlag,
+            kExtra, block_size, kMaxBlocksPerGroup, layout.block_size);
       }
+      config.block_size = int32_t(block_size);
     } else if (key == "store_prompt_only") {
       if (!value.is_boolean()) {
         return invalid_argument("{}: {}.store_prompt_only must be true or false, got {}", kFlag,
@@ -238,6 +237,7 @@ Expected<std::optional<OffloadConfig>> parse_offload_config(const OffloadOptions
     }
   }
 
+  const size_t cpu_block_bytes = layout.block_bytes() * size_t(config.blocks_per_group(layout));
   if (has_size) {
     const double gib = *options.kv_offloading_size_gib;
     if (!std::isfinite(gib) || gib <= 0) {
@@ -250,11 +250,11 @@ Expected<std::optional<OffloadConfig>> parse_offload_config(const OffloadOptions
     }
     KVTIER_ASSIGN_OR_RETURN(
         config.num_cpu_blocks,
-        blocks_in(gib * kGiB, layout.block_bytes(), fmt::format("--kv-offloading-size {}", gib)));
+        blocks_in(gib * kGiB, cpu_block_bytes, fmt::format("--kv-offloading-size {}", gib)));
   } else if (sizes.cpu_bytes_to_use) {
     KVTIER_ASSIGN_OR_RETURN(
         config.num_cpu_blocks,
-        blocks_in(*sizes.cpu_bytes_to_use, layout.block_bytes(),
+        blocks_in(*sizes.cpu_bytes_to_use, cpu_block_bytes,
                   fmt::format("{}.cpu_bytes_to_use {}", kExtra, *sizes.cpu_bytes_to_use)));
   } else if (sizes.num_cpu_blocks) {
     config.num_cpu_blocks = int32_t(*sizes.num_cpu_blocks);
@@ -262,6 +262,12 @@ Expected<std::optional<OffloadConfig>> parse_offload_config(const OffloadOptions
     return invalid_argument(
         "{}: {}.num_cpu_blocks is missing (or give cpu_bytes_to_use, or --kv-offloading-size)",
         kFlag, kExtra);
+  }
+  const int64_t host_slots = int64_t(config.num_cpu_blocks) * config.blocks_per_group(layout);
+  if (host_slots > std::numeric_limits<int32_t>::max()) {
+    return invalid_argument("{}: {} CPU blocks of {} tokens make {} GPU-sized blocks, more than {}",
+                            kFlag, config.num_cpu_blocks, config.block_size, host_slots,
+                            std::numeric_limits<int32_t>::max());
   }
   return std::optional<OffloadConfig>(config);
 }

@@ -1,6 +1,7 @@
 #include "kv/offload/offload_connector.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -11,10 +12,11 @@ CpuOffloadConnector::CpuOffloadConnector(const OffloadConfig& config, const KvPo
                                          KvEventSink* events)
     : config_(config),
       pool_(pool),
+      k_(config.blocks_per_group(pool.layout)),
       transfer_(std::move(transfer)),
       policy_(make_eviction_policy(config.eviction_policy, config.num_cpu_blocks)),
       events_(events) {
-  const int32_t slots = std::min(config_.num_cpu_blocks, transfer_->num_host_slots());
+  const int32_t slots = std::min(config_.num_cpu_blocks, transfer_->num_host_slots() / k_);
   entries_.reserve(size_t(slots));
   free_slots_.reserve(size_t(slots));
   // Popped from the back: slot 0 is used first.
@@ -27,60 +29,106 @@ CpuOffloadConnector::~CpuOffloadConnector() {
   transfer_->wait_all();
 }
 
-int32_t CpuOffloadConnector::lookup(std::span<const uint64_t> hashes) {
-  if (config_.role == KvRole::kProducer) return 0;
-  int32_t hits = 0;
-  for (uint64_t hash : hashes) {
-    auto it = entries_.find(hash);
-    if (it == entries_.end() || !it->second.ready) break;
-    ++hits;
+bool CpuOffloadConnector::positions_unknown(const char* call) {
+  if (k_ == 1) return false;
+  if (!warned_positions_) {
+    warned_positions_ = true;
+    spdlog::error(
+        "offload tier: {}() cannot place a block in its sequence, which block_size {} ({} GPU "
+        "blocks per CPU block) needs; the caller must use the chain calls, so nothing is {}",
+        call, config_.block_size, k_, std::string_view(call) == "offer_store" ? "stored" : "found");
   }
-  return hits;
+  return true;
+}
+
+int32_t CpuOffloadConnector::lookup(std::span<const uint64_t> hashes) {
+  if (positions_unknown("lookup")) return 0;
+  return lookup_chain(hashes, 0);
+}
+
+int32_t CpuOffloadConnector::lookup_chain(std::span<const uint64_t> chain, int32_t first) {
+  if (config_.role == KvRole::kProducer || first < 0) return 0;
+  const auto n = int64_t(chain.size());
+  int64_t group = first / k_;
+  int64_t end = first;
+  while ((group + 1) * k_ <= n) {
+    auto it = entries_.find(chain[size_t((group + 1) * k_ - 1)]);
+    if (it == entries_.end() || !it->second.ready) break;
+    end = (group + 1) * k_;
+    ++group;
+  }
+  return int32_t(end - first);
 }
 
 TransferId CpuOffloadConnector::start_load(std::span<const uint64_t> hashes,
                                            std::span<const int32_t> dst) {
-  if (hashes.size() != dst.size()) {
-    spdlog::error(
-        "offload tier: start_load got {} hashes for {} device blocks; loading the first {}",
-        hashes.size(), dst.size(), std::min(hashes.size(), dst.size()));
-  }
-  const size_t n = std::min(hashes.size(), dst.size());
-  std::vector<uint64_t> loading;
-  loading.reserve(n);
+  if (positions_unknown("start_load")) return transfer_->submit(TransferDirection::kLoad, {});
+  return start_load_chain(hashes, 0, dst);
+}
+
+TransferId CpuOffloadConnector::start_load_chain(std::span<const uint64_t> chain, int32_t first,
+                                                 std::span<const int32_t> dst) {
+  std::vector<uint64_t> loading;  // CPU blocks read, each once
   copies_.clear();
-  for (size_t i = 0; i < n; ++i) {
-    auto it = entries_.find(hashes[i]);
-    if (it == entries_.end() || !it->second.ready || dst[i] < 0 || dst[i] >= pool_.num_blocks) {
-      spdlog::error("offload tier: start_load of block {:#x} into device block {}: not loadable",
-                    hashes[i], dst[i]);
+  for (size_t i = 0; i < dst.size(); ++i) {
+    const int64_t index = int64_t(first) + int64_t(i);
+    const int64_t last = (index / k_ + 1) * k_ - 1;  // the group's key block
+    Entry* entry = nullptr;
+    if (first >= 0 && last < int64_t(chain.size())) {
+      auto it = entries_.find(chain[size_t(last)]);
+      if (it != entries_.end() && it->second.ready) entry = &it->second;
+    }
+    if (entry == nullptr || dst[i] < 0 || dst[i] >= pool_.num_blocks) {
+      spdlog::error(
+          "offload tier: start_load of sequence block {} into device block {}: not loadable",
+          index, dst[i]);
       continue;
     }
-    if (it->second.loads++ == 0) --num_evictable_;
-    copies_.push_back({dst[i], it->second.slot});
-    loading.push_back(hashes[i]);
+    if (loading.empty() || loading.back() != chain[size_t(last)]) {
+      if (entry->loads++ == 0) --num_evictable_;
+      loading.push_back(chain[size_t(last)]);
+    }
+    copies_.push_back({dst[i], entry->slot * k_ + int32_t(index % k_)});
   }
   // Last block first, so the head of the chain ends up the most recent.
   for (auto it = loading.rbegin(); it != loading.rend(); ++it) policy_->touch(*it);
   const uint64_t ticket = transfer_->submit(TransferDirection::kLoad, copies_);
-  load_blocks_in_flight_ += int32_t(loading.size());
-  loads_in_flight_.emplace(ticket, std::move(loading));
+  load_blocks_in_flight_ += int32_t(copies_.size());
+  loads_in_flight_.emplace(ticket, LoadBatch{std::move(loading), int32_t(copies_.size())});
   return ticket;
 }
 
 bool CpuOffloadConnector::offer_store(uint64_t hash, int32_t device_block) {
-  if (config_.role == KvRole::kConsumer) return false;
-  if (device_block < 0 || device_block >= pool_.num_blocks) {
-    spdlog::error(
-        "offload tier: offer_store of block {:#x} from device block {} outside the pool of {}",
-        hash, device_block, pool_.num_blocks);
+  if (positions_unknown("offer_store")) return false;
+  return offer_group(hash, std::span<const int32_t>(&device_block, 1));
+}
+
+bool CpuOffloadConnector::offer_chain(std::span<const uint64_t> chain,
+                                      std::span<const int32_t> table, int32_t index) {
+  if (index < 0 || size_t(index) >= chain.size() || size_t(index) >= table.size()) {
+    spdlog::error("offload tier: offer of sequence block {} outside its {} hashes / {} blocks",
+                  index, chain.size(), table.size());
     return false;
   }
-  if (auto it = entries_.find(hash); it != entries_.end()) {
+  if ((index + 1) % k_ != 0) return false;  // the group is not full yet
+  return offer_group(chain[size_t(index)], table.subspan(size_t(index + 1 - k_), size_t(k_)));
+}
+
+bool CpuOffloadConnector::offer_group(uint64_t key, std::span<const int32_t> device_blocks) {
+  if (config_.role == KvRole::kConsumer) return false;
+  for (int32_t block : device_blocks) {
+    if (block < 0 || block >= pool_.num_blocks) {
+      spdlog::error(
+          "offload tier: offer_store of block {:#x} from device block {} outside the pool of {}",
+          key, block, pool_.num_blocks);
+      return false;
+    }
+  }
+  if (auto it = entries_.find(key); it != entries_.end()) {
     if (it->second.ready) {
       // Offered again: the prefix was computed again on the device, a use of the block.
-      policy_->touch(hash);
-      step_order_.push_back(hash);
+      policy_->touch(key);
+      step_order_.push_back(key);
     }
     return false;
   }
@@ -88,17 +136,19 @@ bool CpuOffloadConnector::offer_store(uint64_t hash, int32_t device_block) {
   if (free_slots_.empty() && num_evictable_ == 0) return false;
   // The policy learns of the block before choosing a victim (ARC adapts to a returning block
   // first); the new block is not evictable, having no entry yet.
-  policy_->insert(hash);
+  policy_->insert(key);
   const std::optional<int32_t> slot = take_slot();
   if (!slot) {
     spdlog::error("offload tier: {} blocks counted evictable but the policy found none",
                   num_evictable_);
-    policy_->erase(hash);
+    policy_->erase(key);
     return false;
   }
-  entries_.emplace(hash, Entry{*slot, false, 0});
-  queued_stores_.push_back({hash, device_block});
-  step_order_.push_back(hash);
+  entries_.emplace(key, Entry{*slot, false, 0});
+  queued_stores_.keys.push_back(key);
+  queued_stores_.blocks.insert(queued_stores_.blocks.end(), device_blocks.begin(),
+                               device_blocks.end());
+  step_order_.push_back(key);
   return true;
 }
 
@@ -133,15 +183,19 @@ void CpuOffloadConnector::apply_step_order() {
 
 void CpuOffloadConnector::submit_stores() {
   apply_step_order();
-  if (queued_stores_.empty()) return;
+  if (queued_stores_.keys.empty()) return;
   copies_.clear();
-  for (const StoreItem& item : queued_stores_)
-    copies_.push_back({item.device_block, entries_.at(item.hash).slot});
+  for (size_t i = 0; i < queued_stores_.keys.size(); ++i) {
+    const int32_t base = entries_.at(queued_stores_.keys[i]).slot * k_;
+    for (int32_t j = 0; j < k_; ++j)
+      copies_.push_back({queued_stores_.blocks[i * size_t(k_) + size_t(j)], base + j});
+  }
   const uint64_t ticket = transfer_->submit(TransferDirection::kStore, copies_);
-  store_blocks_in_flight_ += int32_t(queued_stores_.size());
+  store_blocks_in_flight_ += int32_t(queued_stores_.blocks.size());
   stores_in_flight_.emplace(ticket, std::move(queued_stores_));
   queued_stores_ = {};
-  queued_stores_.reserve(64);
+  queued_stores_.keys.reserve(64);
+  queued_stores_.blocks.reserve(64 * size_t(k_));
 }
 
 KvConnector::Completed CpuOffloadConnector::poll() {
@@ -158,32 +212,31 @@ void CpuOffloadConnector::finish(const TransferCompletion& done, Completed& out)
   if (done.direction == TransferDirection::kStore) {
     auto node = stores_in_flight_.extract(done.ticket);
     if (node.empty()) return;
-    for (const StoreItem& item : node.mapped()) {
-      Entry& entry = entries_.at(item.hash);
-      entry.ready = true;
+    const StoreBatch& batch = node.mapped();
+    for (uint64_t key : batch.keys) {
+      entries_.at(key).ready = true;
       ++num_evictable_;
-      out.stored_blocks.push_back(item.device_block);
-      stored_.push_back(item.hash);
+      stored_.push_back(key);
     }
-    const auto n = node.mapped().size();
-    store_blocks_in_flight_ -= int32_t(n);
+    out.stored_blocks.insert(out.stored_blocks.end(), batch.blocks.begin(), batch.blocks.end());
+    store_blocks_in_flight_ -= int32_t(batch.blocks.size());
     totals_.store_bytes += done.bytes;
     totals_.store_seconds += done.seconds;
     totals_.stores += 1;
-    totals_.stored_blocks += n;
+    totals_.stored_blocks += batch.blocks.size();
     return;
   }
   auto node = loads_in_flight_.extract(done.ticket);
   if (node.empty()) return;
-  for (uint64_t hash : node.mapped()) {
-    if (--entries_.at(hash).loads == 0) ++num_evictable_;
+  for (uint64_t key : node.mapped().keys) {
+    if (--entries_.at(key).loads == 0) ++num_evictable_;
   }
-  const auto n = node.mapped().size();
-  load_blocks_in_flight_ -= int32_t(n);
+  const int32_t n = node.mapped().blocks;
+  load_blocks_in_flight_ -= n;
   totals_.load_bytes += done.bytes;
   totals_.load_seconds += done.seconds;
   totals_.loads += 1;
-  totals_.loaded_blocks += n;
+  totals_.loaded_blocks += uint64_t(n);
   out.loads.push_back(done.ticket);
 }
 
@@ -207,7 +260,7 @@ ConnectorStats CpuOffloadConnector::stats() const {
   ConnectorStats s = totals_;
   s.num_used_blocks = int32_t(entries_.size());
   s.loads_in_flight = load_blocks_in_flight_;
-  s.stores_in_flight = store_blocks_in_flight_ + int32_t(queued_stores_.size());
+  s.stores_in_flight = store_blocks_in_flight_ + int32_t(queued_stores_.blocks.size());
   return s;
 }
 
@@ -225,7 +278,7 @@ int32_t CpuOffloadConnector::pins(uint64_t hash) const {
 std::optional<int32_t> CpuOffloadConnector::host_slot(uint64_t hash) const {
   auto it = entries_.find(hash);
   if (it == entries_.end()) return std::nullopt;
-  return it->second.slot;
+  return it->second.slot * k_;
 }
 
 }  // namespace kvtier::kv
