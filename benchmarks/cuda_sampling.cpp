@@ -1,7 +1,8 @@
 // Sampling a decode step's logits (Qwen3's 151,936-token vocabulary): on the device with
 // sample_rows, against what the logits path costs (copying the fp32 rows to pinned host memory,
 // then the engine's host sampler). Each device figure is one launch for the whole batch,
-// synchronised; docs/performance.md records the results.
+// synchronised; BM_DeviceSampleGeneral is the same launch with every row on the general
+// radix-select path (what the small-top_k path replaces). docs/gpu.md records the results.
 #ifdef KVTIER_HAVE_CUDA
 #include <benchmark/benchmark.h>
 
@@ -20,7 +21,7 @@ namespace kc = kernels::cuda;
 constexpr int32_t kVocab = 151936;
 constexpr int32_t kMaxRows = 256;
 
-enum Mode { kGreedy, kTemperature, kTopKTopP, kTopPLogprobs };
+enum Mode { kGreedy, kTemperature, kTopKTopP, kTopPLogprobs, kQwen3Defaults };
 
 kc::SampleRowParams params_for(Mode mode, int32_t row) {
   kc::SampleRowParams p;
@@ -35,6 +36,11 @@ kc::SampleRowParams params_for(Mode mode, int32_t row) {
   if (mode == kTopPLogprobs) {
     p.top_p = 0.95f;
     p.num_logprobs = 20;
+  }
+  if (mode == kQwen3Defaults) {  // generation_config.json of the Qwen3 models
+    p.temperature = 0.6f;
+    p.top_k = 20;
+    p.top_p = 0.95f;
   }
   return p;
 }
@@ -73,7 +79,10 @@ DeviceData& data() {
   return d;
 }
 
-void BM_DeviceSample(benchmark::State& state) {
+using SampleFn = kc::KernelStatus (*)(cudaStream_t, const float*, int32_t, int32_t,
+                                      const kc::SampleRowParams*, kc::SampleRowResult*);
+
+void device_sample(benchmark::State& state, SampleFn sample) {
   DeviceData& d = data();
   if (!d.ok) return state.SkipWithError("no CUDA device");
   const int32_t rows = int32_t(state.range(0));
@@ -84,8 +93,8 @@ void BM_DeviceSample(benchmark::State& state) {
              cudaMemcpyHostToDevice);
   std::vector<kc::SampleRowResult> out(static_cast<size_t>(rows));
   for (auto _ : state) {
-    if (!kc::sample_rows(nullptr, d.logits.get<float>(), rows, kVocab,
-                         d.params.get<kc::SampleRowParams>(), d.results.get<kc::SampleRowResult>())
+    if (!sample(nullptr, d.logits.get<float>(), rows, kVocab, d.params.get<kc::SampleRowParams>(),
+                d.results.get<kc::SampleRowResult>())
              .ok())
       return state.SkipWithError("sample_rows failed");
     cudaMemcpy(out.data(), d.results.get(), rows * sizeof(kc::SampleRowResult),
@@ -93,6 +102,11 @@ void BM_DeviceSample(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
   }
   state.counters["rows/s"] = benchmark::Counter(double(rows), benchmark::Counter::kIsRate);
+}
+
+void BM_DeviceSample(benchmark::State& state) { device_sample(state, kc::sample_rows); }
+void BM_DeviceSampleGeneral(benchmark::State& state) {
+  device_sample(state, kc::sample_rows_general);
 }
 
 // The logits path: the rows cross PCIe into pinned memory and the host sampler runs on them.
@@ -126,12 +140,13 @@ void BM_HostSample(benchmark::State& state) {
 
 void sample_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"rows", "mode"});
-  for (int mode : {kGreedy, kTemperature, kTopKTopP, kTopPLogprobs})
+  for (int mode : {kGreedy, kTemperature, kTopKTopP, kTopPLogprobs, kQwen3Defaults})
     for (int rows : {1, 16, 64, 256}) b->Args({rows, mode});
   b->Unit(benchmark::kMicrosecond)->UseRealTime();
 }
 
 BENCHMARK(BM_DeviceSample)->Apply(sample_args);
+BENCHMARK(BM_DeviceSampleGeneral)->Apply(sample_args);
 BENCHMARK(BM_HostSample)
     ->ArgNames({"rows", "mode"})
     ->Args({1, kTemperature})

@@ -1,6 +1,7 @@
 // sample_rows against a host reference of the engine sampler's semantics: greedy arg-max with
 // ties, the top_k / top_p / min_p sets, the distribution of seeded draws, the draw of the host's
-// random stream, batch invariance and raw log-probabilities.
+// random stream, batch invariance and raw log-probabilities; the small-top_k path against the
+// general one, token for token.
 #ifdef KVTIER_HAVE_CUDA
 #include <algorithm>
 #include <cmath>
@@ -369,6 +370,141 @@ TEST_F(CudaSamplingTest, EdgeParametersBehaveAsOnTheHost) {
   EXPECT_EQ(results[3].id, best);
 }
 
+// Rows whose top-k and top-p edges fall on ties, with fewer positive weights than k, or in an
+// order that makes every element a new best: the shapes where a candidate list could go wrong.
+enum class RowShape { kNormal, kQuantized, kAllEqual, kAscending, kDescending, kFewPositive,
+                      kInfAndNan, kCount };
+
+std::vector<float> shaped_row(RowShape shape, int32_t vocab, uint32_t seed) {
+  std::vector<float> row = normal_logits(size_t(vocab), seed, 2.5f);
+  switch (shape) {
+    case RowShape::kNormal:
+      break;
+    case RowShape::kQuantized:  // a few distinct values: ties everywhere, also at the top
+      for (auto& x : row) x = std::round(x * 2.0f) / 2.0f;
+      break;
+    case RowShape::kAllEqual:
+      std::fill(row.begin(), row.end(), 1.5f);
+      break;
+    case RowShape::kAscending:
+      for (int32_t i = 0; i < vocab; ++i) row[size_t(i)] = float(i) * 1e-3f;
+      break;
+    case RowShape::kDescending:
+      for (int32_t i = 0; i < vocab; ++i) row[size_t(i)] = -float(i) * 1e-3f;
+      break;
+    case RowShape::kFewPositive:  // a wide spread: at low temperature most weights underflow to 0
+      for (auto& x : row) x *= 40.0f;
+      break;
+    case RowShape::kInfAndNan:
+      for (int32_t i = 0; i < vocab; i += 3) row[size_t(i)] = -std::numeric_limits<float>::infinity();
+      for (int32_t i = 1; i < vocab; i += 7) row[size_t(i)] = std::numeric_limits<float>::quiet_NaN();
+      break;
+    case RowShape::kCount:
+      break;
+  }
+  return row;
+}
+
+TEST_F(CudaSamplingTest, SmallTopKPathEqualsTheGeneralPath) {
+  struct Setting {
+    float t;
+    int32_t k;
+    float p, min_p;
+  };
+  // Qwen3's generation defaults first, then the common and the extreme settings.
+  const Setting settings[] = {{0.6f, 20, 0.95f, 0.0f}, {0.7f, 50, 0.9f, 0.0f},
+                              {1.0f, 64, 1.0f, 0.0f},  {0.8f, 1, 1.0f, 0.0f},
+                              {1.0f, 2, 0.5f, 0.0f},   {1.3f, 40, 0.3f, 0.05f},
+                              {0.05f, 20, 0.95f, 0.0f}, {0.9f, 33, 0.999f, 0.2f},
+                              {0.6f, 20, 1e-6f, 0.0f}};
+  const int32_t num_settings = int32_t(std::size(settings));
+  const int32_t num_shapes = int32_t(RowShape::kCount);
+  int compared = 0, draws_differ_from_argmax = 0;
+  for (int32_t vocab : {40, 65, 1000, 4099, 151936}) {
+    const int32_t rows = vocab > 10000 ? 2 * num_shapes * 4 : num_shapes * num_settings * 3;
+    std::vector<float> logits;
+    std::vector<SampleRowParams> params(static_cast<size_t>(rows));
+    for (int32_t r = 0; r < rows; ++r) {
+      const auto shape = RowShape(r % num_shapes);
+      const std::vector<float> row = shaped_row(shape, vocab, uint32_t(r * 131 + vocab));
+      logits.insert(logits.end(), row.begin(), row.end());
+      const Setting& s = settings[(r / num_shapes + (vocab > 10000 ? r : 0)) % num_settings];
+      SampleRowParams& p = params[size_t(r)];
+      p.temperature = s.t;
+      p.top_k = s.k;
+      p.top_p = s.p;
+      p.min_p = s.min_p;
+      p.seed = 0x5eed0000ull + uint64_t(r) * 977 + uint64_t(vocab);
+      p.counter = uint64_t(r % 11);
+      p.num_logprobs = r % 5 == 0 ? 20 : -1;
+    }
+    DeviceArray<float> d_logits(logits);
+    DeviceArray<SampleRowParams> d_params(params);
+    DeviceArray<SampleRowResult> fast(params.size()), general(params.size());
+    fast.poison();
+    general.poison(0x3c);
+    ASSERT_TRUE(sample_rows(stream_, d_logits.get(), rows, vocab, d_params.get(), fast.get()).ok());
+    ASSERT_TRUE(
+        sample_rows_general(stream_, d_logits.get(), rows, vocab, d_params.get(), general.get())
+            .ok());
+    sync();
+    const auto got = fast.download();
+    const auto want = general.download();
+    for (int32_t r = 0; r < rows; ++r) {
+      const SampleRowParams& p = params[size_t(r)];
+      ASSERT_EQ(got[r].id, want[r].id)
+          << "vocab " << vocab << " row " << r << " shape " << r % num_shapes << " (t "
+          << p.temperature << " k " << p.top_k << " p " << p.top_p << " min_p " << p.min_p
+          << " counter " << p.counter << ")";
+      ASSERT_EQ(got[r].num_top, want[r].num_top);
+      EXPECT_EQ(got[r].logprob, want[r].logprob);
+      for (int32_t j = 0; j < std::max(want[r].num_top, 0); ++j)
+        EXPECT_EQ(got[r].top_ids[j], want[r].top_ids[j]);
+      ++compared;
+      const float* row = logits.data() + size_t(r) * vocab;
+      draws_differ_from_argmax += got[r].id != host_argmax(row, vocab) ? 1 : 0;
+    }
+  }
+  EXPECT_GT(compared, 500);
+  // Not a comparison of two arg-maxes: many rows really draw.
+  EXPECT_GT(draws_differ_from_argmax, compared / 10);
+}
+
+TEST_F(CudaSamplingTest, SmallTopKDrawsFollowTheHostStreamOverManyCounters) {
+  // One Qwen3-sized row drawn 512 times (seeded stream, counters 0..511) by both paths: equal
+  // tokens, spread over most of the top 20.
+  const int32_t vocab = 151936, draws = 512;
+  const std::vector<float> row = normal_logits(size_t(vocab), 31, 3.0f);
+  std::vector<float> logits;
+  std::vector<SampleRowParams> params(draws);
+  for (int32_t d = 0; d < draws; ++d) {
+    logits.insert(logits.end(), row.begin(), row.end());
+    params[size_t(d)].temperature = 0.6f;
+    params[size_t(d)].top_k = 20;
+    params[size_t(d)].top_p = 0.95f;
+    params[size_t(d)].seed = 99;
+    params[size_t(d)].counter = uint64_t(d);
+  }
+  DeviceArray<float> d_logits(logits);
+  DeviceArray<SampleRowParams> d_params(params);
+  DeviceArray<SampleRowResult> fast(params.size()), general(params.size());
+  ASSERT_TRUE(sample_rows(stream_, d_logits.get(), draws, vocab, d_params.get(), fast.get()).ok());
+  ASSERT_TRUE(
+      sample_rows_general(stream_, d_logits.get(), draws, vocab, d_params.get(), general.get())
+          .ok());
+  sync();
+  const auto got = fast.download();
+  const auto want = general.download();
+  const HostSet top = host_set(row.data(), vocab, params[0]);
+  std::set<int32_t> seen;
+  for (int32_t d = 0; d < draws; ++d) {
+    ASSERT_EQ(got[d].id, want[d].id) << "counter " << d;
+    EXPECT_TRUE(top.contains(got[d].id)) << "counter " << d << ": token " << got[d].id;
+    seen.insert(got[d].id);
+  }
+  EXPECT_GE(seen.size(), std::min<size_t>(top.ids.size(), 5));
+}
+
 TEST_F(CudaSamplingTest, RejectsBadShapes) {
   DeviceArray<float> logits(8);
   DeviceArray<SampleRowParams> params(1);
@@ -376,6 +512,7 @@ TEST_F(CudaSamplingTest, RejectsBadShapes) {
   EXPECT_FALSE(sample_rows(stream_, logits.get(), 1, 0, params.get(), results.get()).ok());
   EXPECT_FALSE(sample_rows(stream_, nullptr, 1, 8, params.get(), results.get()).ok());
   EXPECT_TRUE(sample_rows(stream_, logits.get(), 0, 8, params.get(), results.get()).ok());
+  EXPECT_FALSE(sample_rows_general(stream_, logits.get(), 1, -3, params.get(), results.get()).ok());
 }
 
 }  // namespace

@@ -2,13 +2,16 @@
 // Passes over a row (each a read of vocab floats; a 152k row is ~600 KB, so a batch's rows come
 // from HBM): arg-max; then, when sampling, a candidate count and four radix passes for top_k,
 // a mass sum and four radix passes for top_p, a mass sum and a segment walk for the draw; then,
-// for logprobs, a log-sum-exp pass and four radix passes for the top n.
+// for logprobs, a log-sum-exp pass and four radix passes for the top n. With a small top_k
+// (Qwen3's default 20, the common 50) the draw instead reads the row once more, keeping its k
+// heaviest weights (sampling_top_k.cuh), and finishes top_p and the draw over those alone.
 #include <climits>
 #include <cmath>
 
 #include "kernels/cuda/kernel_status.h"
 #include "kernels/cuda/sampling.h"
 #include "kernels/cuda/sampling_select.cuh"
+#include "kernels/cuda/sampling_top_k.cuh"
 
 namespace kvtier::kernels::cuda {
 namespace {
@@ -17,8 +20,6 @@ using sampling::BlockScratch;
 using sampling::kSampleThreads;
 using u64 = unsigned long long;
 
-// As engine/sampler.cpp: temperatures below this are greedy.
-constexpr float kGreedyTemperature = 1e-5f;
 // Masses are weights (in (0, 1], relative to the most likely token) in units of 2^-40: exact
 // integer sums up to 2^24 tokens, finer than a float weight's own rounding near 1.
 constexpr float kMassScale = 1099511627776.0f;  // 2^40
@@ -158,6 +159,101 @@ __device__ int32_t draw(const RowView& v, const SampleRowParams& p, BlockScratch
   return sampling::find_crossing(n, target, kept_mass, s);
 }
 
+__device__ __forceinline__ int32_t warp_min_i(int32_t v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = min(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+__device__ __forceinline__ unsigned long long warp_scan_u64(unsigned long long v) {
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int o = 1; o < 32; o <<= 1) {
+    const unsigned long long t = __shfl_up_sync(0xffffffffu, v, o);
+    if (lane >= o) v += t;
+  }
+  return v;
+}
+
+// draw() for top_k <= kMaxSmallTopK, with the same result: the top_k set is the k heaviest
+// (weight desc, id asc), so top_p's cut is a prefix of that order (the radix select's key is
+// where the running mass first reaches `need`; of the weights equal to it, the lowest ids stay),
+// and the draw's running sum in vocabulary order only meets kept ids. Warp 0 finishes, two
+// candidates per lane.
+__device__ int32_t draw_small_top_k(const RowView& v, const SampleRowParams& p) {
+  __shared__ sampling::TopKScratch t;
+  const int m = sampling::block_top_k(
+      v.vocab, p.top_k, [&](int32_t i) { return v.weight(i); }, t);
+  if (threadIdx.x < 32) {
+    const int lane = threadIdx.x;
+    uint32_t bits[2];
+    int32_t id[2];
+    u64 mass[2];
+    bool valid[2];
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int j = lane + 32 * e;
+      valid[e] = j < m;
+      const u64 key = valid[e] ? t.top[j] : 0ull;
+      bits[e] = sampling::rank_weight_bits(key);
+      id[e] = valid[e] ? sampling::rank_id(key) : INT_MAX;
+      mass[e] = valid[e] ? mass_of(__uint_as_float(bits[e])) : 0ull;
+    }
+    int keep = m;  // the top_p set is t.top[0, keep)
+    const u64 total_k = sampling::warp_sum_u64(mass[0] + mass[1]);
+    if (p.top_p < 1.0f && total_k > 0) {
+      u64 need = u64(ceil(double(p.top_p) * double(total_k)));
+      need = need < 1 ? 1 : need > total_k ? total_k : need;
+      const u64 incl0 = warp_scan_u64(mass[0]);
+      const u64 incl1 = __shfl_sync(0xffffffffu, incl0, 31) + warp_scan_u64(mass[1]);
+      const unsigned hit0 = __ballot_sync(0xffffffffu, valid[0] && incl0 >= need);
+      const unsigned hit1 = __ballot_sync(0xffffffffu, valid[1] && incl1 >= need);
+      // The last valid prefix is total_k >= need, so one of them hits.
+      const int j = hit0 ? __ffs(hit0) - 1 : 32 + __ffs(hit1) - 1;
+      const uint32_t cut = sampling::rank_weight_bits(t.top[j]);
+      const u64 above = sampling::warp_sum_u64((valid[0] && bits[0] > cut ? mass[0] : 0ull) +
+                                               (valid[1] && bits[1] > cut ? mass[1] : 0ull));
+      const int num_above = __popc(__ballot_sync(0xffffffffu, valid[0] && bits[0] > cut)) +
+                            __popc(__ballot_sync(0xffffffffu, valid[1] && bits[1] > cut));
+      const u64 num_eq = u64(__popc(__ballot_sync(0xffffffffu, valid[0] && bits[0] == cut)) +
+                             __popc(__ballot_sync(0xffffffffu, valid[1] && bits[1] == cut)));
+      const u64 unit = mass_of(__uint_as_float(cut));
+      u64 keep_eq = (need - above + unit - 1) / unit;
+      keep_eq = keep_eq < 1 ? 1 : keep_eq > num_eq ? num_eq : keep_eq;
+      keep = num_above + int(keep_eq);
+    }
+    u64 kept[2];
+#pragma unroll
+    for (int e = 0; e < 2; ++e) kept[e] = lane + 32 * e < keep ? mass[e] : 0ull;
+    const u64 total = sampling::warp_sum_u64(kept[0] + kept[1]);
+    int32_t drawn = -1;
+    if (total > 0) {
+      u64 target = u64(uniform_of(p.seed, p.counter) * double(total));
+      if (target >= total) target = total - 1;
+      // The running kept mass in vocabulary order up to and including each candidate's id.
+      u64 upto[2] = {0ull, 0ull};
+      for (int src = 0; src < 32; ++src) {
+#pragma unroll
+        for (int f = 0; f < 2; ++f) {
+          const int32_t oid = __shfl_sync(0xffffffffu, id[f], src);
+          const u64 om = __shfl_sync(0xffffffffu, kept[f], src);
+#pragma unroll
+          for (int e = 0; e < 2; ++e) upto[e] += oid <= id[e] ? om : 0ull;
+        }
+      }
+      int32_t first = INT_MAX;
+#pragma unroll
+      for (int e = 0; e < 2; ++e)
+        if (kept[e] > 0 && upto[e] > target) first = min(first, id[e]);
+      first = warp_min_i(first);
+      drawn = first == INT_MAX ? v.vocab : first;
+    }
+    if (lane == 0) t.drawn = drawn;
+  }
+  __syncthreads();
+  return t.drawn;
+}
+
 // Fills the chosen token's log-probability and the top n of the raw row.
 __device__ void fill_logprobs(const float* row, int32_t n, float max_logit, int32_t token,
                               int32_t num_top, SampleRowResult& out, BlockScratch& s) {
@@ -223,10 +319,12 @@ __device__ void fill_logprobs(const float* row, int32_t n, float max_logit, int3
   }
 }
 
-__global__ void __launch_bounds__(kSampleThreads)
-    sample_kernel(const float* __restrict__ logits, int32_t vocab,
-                  const SampleRowParams* __restrict__ params,
-                  SampleRowResult* __restrict__ results) {
+// One row per block. kSmallTopK: whether rows with a small top_k take draw_small_top_k (off
+// only in sample_rows_general, to compare the two paths).
+template <bool kSmallTopK>
+__device__ __forceinline__ void sample_row(const float* __restrict__ logits, int32_t vocab,
+                                           const SampleRowParams* __restrict__ params,
+                                           SampleRowResult* __restrict__ results) {
   __shared__ BlockScratch s;
   const float* row = logits + int64_t(blockIdx.x) * vocab;
   const SampleRowParams p = params[blockIdx.x];
@@ -241,7 +339,11 @@ __global__ void __launch_bounds__(kSampleThreads)
 
   if (!(p.temperature < kGreedyTemperature) && isfinite(best)) {
     const RowView v{row, vocab, best, 1.0f / p.temperature, p.min_p};
-    const int32_t drawn = draw(v, p, s);
+    int32_t drawn;
+    if constexpr (kSmallTopK)
+      drawn = takes_small_top_k(p, vocab) ? draw_small_top_k(v, p) : draw(v, p, s);
+    else
+      drawn = draw(v, p, s);
     if (drawn >= 0 && drawn < vocab) token = drawn;
   }
   if (threadIdx.x == 0) {
@@ -255,18 +357,52 @@ __global__ void __launch_bounds__(kSampleThreads)
   }
 }
 
+__global__ void __launch_bounds__(kSampleThreads)
+    sample_kernel_general(const float* __restrict__ logits, int32_t vocab,
+                          const SampleRowParams* __restrict__ params,
+                          SampleRowResult* __restrict__ results) {
+  sample_row<false>(logits, vocab, params, results);
+}
+
+// Two blocks per multiprocessor, as the general kernel gets at its 32 registers: the small-top_k
+// path's candidate lists would otherwise take more registers and halve the blocks in flight.
+__global__ void __launch_bounds__(kSampleThreads, 2)
+    sample_kernel(const float* __restrict__ logits, int32_t vocab,
+                  const SampleRowParams* __restrict__ params,
+                  SampleRowResult* __restrict__ results) {
+  sample_row<true>(logits, vocab, params, results);
+}
+
 }  // namespace
 
 double sample_uniform(uint64_t seed, uint64_t counter) { return uniform_of(seed, counter); }
 
-KernelStatus sample_rows(cudaStream_t stream, const float* logits, int32_t rows, int32_t vocab,
-                         const SampleRowParams* params, SampleRowResult* results) {
+namespace {
+
+KernelStatus launch(cudaStream_t stream, const float* logits, int32_t rows, int32_t vocab,
+                    const SampleRowParams* params, SampleRowResult* results, bool small_top_k) {
   if (rows <= 0) return kernel_ok();
   if (vocab <= 0) return kernel_arg_error("sample_rows: vocabulary size ", vocab);
   if (logits == nullptr || params == nullptr || results == nullptr)
     return kernel_arg_error("sample_rows: null logits, params or results for ", rows, " rows");
-  sample_kernel<<<rows, kSampleThreads, 0, stream>>>(logits, vocab, params, results);
+  if (small_top_k)
+    sample_kernel<<<rows, kSampleThreads, 0, stream>>>(logits, vocab, params, results);
+  else
+    sample_kernel_general<<<rows, kSampleThreads, 0, stream>>>(logits, vocab, params, results);
   return kernel_launch_status("sample_rows");
+}
+
+}  // namespace
+
+KernelStatus sample_rows(cudaStream_t stream, const float* logits, int32_t rows, int32_t vocab,
+                         const SampleRowParams* params, SampleRowResult* results) {
+  return launch(stream, logits, rows, vocab, params, results, true);
+}
+
+KernelStatus sample_rows_general(cudaStream_t stream, const float* logits, int32_t rows,
+                                 int32_t vocab, const SampleRowParams* params,
+                                 SampleRowResult* results) {
+  return launch(stream, logits, rows, vocab, params, results, false);
 }
 
 }  // namespace kvtier::kernels::cuda

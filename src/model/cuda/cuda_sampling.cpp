@@ -82,14 +82,21 @@ Status CudaModelRunner::sample_piece(size_t first_row, size_t rows) {
     return internal_error("sample_piece: rows [{}, {}) outside the {} specs of this batch",
                           first_row, first_row + rows, sample_specs_.size());
   auto* params = sample_params_host_.get<kc::SampleRowParams>();
-  for (size_t r = 0; r < rows; ++r) params[r] = to_row_params(sample_specs_[first_row + r]);
+  bool small_top_k = false;
+  for (size_t r = 0; r < rows; ++r) {
+    params[r] = to_row_params(sample_specs_[first_row + r]);
+    small_top_k |= params[r].temperature >= kc::kGreedyTemperature &&
+                   kc::takes_small_top_k(params[r], config_.vocab_size);
+  }
   KVTIER_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(sample_params_dev_.get(), params,
                                               rows * sizeof(kc::SampleRowParams),
                                               cudaMemcpyHostToDevice, stream_));
-  KVTIER_KERNEL_RETURN_IF_ERROR(kc::sample_rows(stream_, a_.logits.get<float>(), int32_t(rows),
-                                                config_.vocab_size,
-                                                sample_params_dev_.get<kc::SampleRowParams>(),
-                                                sample_results_dev_.get<kc::SampleRowResult>()));
+  // Both launches give the same tokens; the general one is lighter when no row needs the other.
+  const auto sample = small_top_k ? kc::sample_rows : kc::sample_rows_general;
+  KVTIER_KERNEL_RETURN_IF_ERROR(sample(stream_, a_.logits.get<float>(), int32_t(rows),
+                                       config_.vocab_size,
+                                       sample_params_dev_.get<kc::SampleRowParams>(),
+                                       sample_results_dev_.get<kc::SampleRowResult>()));
   KVTIER_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(sample_results_host_.get(), sample_results_dev_.get(),
                                               rows * sizeof(kc::SampleRowResult),
                                               cudaMemcpyDeviceToHost, stream_));
