@@ -177,6 +177,24 @@ TEST_F(CudaOpsTest, SiluMulMatchesReference) {
     }
 }
 
+TEST_F(CudaOpsTest, CopyWordsMovesBetweenPinnedHostAndDeviceMemory) {
+  // Lengths around the kernel's block and grid sizes, and one longer than its whole grid.
+  for (int64_t n : {int64_t(1), int64_t(255), int64_t(257), int64_t(64 * 256 + 3)}) {
+    auto host_in = PinnedBuffer::allocate(size_t(n) * 4, "test input");
+    auto host_out = PinnedBuffer::allocate(size_t(n) * 4, "test output");
+    ASSERT_TRUE(host_in && host_out);
+    auto* in = host_in->get<uint32_t>();
+    for (int64_t i = 0; i < n; ++i) in[i] = uint32_t(i * 2654435761u);
+    DeviceArray<uint32_t> dev(size_t(n) + 1);
+    ASSERT_TRUE(copy_words(stream_, in, dev.get(), n).ok());
+    ASSERT_TRUE(copy_words(stream_, dev.get(), host_out->get<uint32_t>(), n).ok());
+    sync();
+    const auto* out = host_out->get<uint32_t>();
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out[i], in[i]) << "n " << n << " at " << i;
+  }
+  EXPECT_TRUE(copy_words(stream_, nullptr, nullptr, 0).ok());
+}
+
 TEST_F(CudaOpsTest, EmbeddingAndGatherRows) {
   const int V = 50, H = 64;
   auto table_h = random_bf16(size_t(V) * H, 30);

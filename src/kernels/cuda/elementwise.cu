@@ -53,6 +53,14 @@ __global__ void gather_rows_kernel(const bf16* __restrict__ src, const int32_t* 
   for (int c = threadIdx.x; c < col_vecs; c += blockDim.x) d[c] = s[c];
 }
 
+__global__ void copy_words_kernel(const uint32_t* __restrict__ src, uint32_t* __restrict__ dst,
+                                  int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    dst[i] = src[i];
+  }
+}
+
 template <typename T>
 __device__ __forceinline__ float to_float(T v);
 template <>
@@ -121,6 +129,14 @@ KernelStatus gather_rows(cudaStream_t stream, const bf16* src, const int32_t* ro
   if (num_rows <= 0) return kernel_ok();
   gather_rows_kernel<<<num_rows, 128, 0, stream>>>(src, rows, dst, cols / 8);
   return kernel_launch_status("gather_rows");
+}
+
+KernelStatus copy_words(cudaStream_t stream, const uint32_t* src, uint32_t* dst, int64_t n) {
+  if (n <= 0) return kernel_ok();
+  // Many words in flight hide the ~1 us latency of each read across PCIe.
+  const int64_t blocks = std::min<int64_t>((n + 255) / 256, 64);
+  copy_words_kernel<<<int(blocks), 256, 0, stream>>>(src, dst, n);
+  return kernel_launch_status("copy_words");
 }
 
 KernelStatus convert_to_bf16(cudaStream_t stream, const void* src, SourceType type, bf16* dst,

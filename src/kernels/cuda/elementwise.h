@@ -23,6 +23,12 @@ KernelStatus silu_mul(cudaStream_t stream, const bf16* gate_up, bf16* out, int32
 KernelStatus gather_rows(cudaStream_t stream, const bf16* src, const int32_t* rows, bf16* dst,
                          int32_t num_rows, int32_t cols);
 
+// dst[i] = src[i] for i < n, copied by the SMs instead of a copy engine. For small transfers on
+// a step's critical path between device memory and pinned host memory (whose pointers are valid
+// on the device under unified addressing): a copy engine may have to finish bulk KV-tier copies
+// queued before them, a kernel does not.
+KernelStatus copy_words(cudaStream_t stream, const uint32_t* src, uint32_t* dst, int64_t n);
+
 enum class SourceType { kF32, kF16, kBF16 };
 // dst[i] = bf16(src[i]) for i < n.
 KernelStatus convert_to_bf16(cudaStream_t stream, const void* src, SourceType type, bf16* dst,

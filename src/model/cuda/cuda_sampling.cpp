@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/sampling.h"
 #include "model/cuda/cuda_model_runner.h"
 
@@ -88,18 +89,21 @@ Status CudaModelRunner::sample_piece(size_t first_row, size_t rows) {
     small_top_k |= params[r].temperature >= kc::kGreedyTemperature &&
                    kc::takes_small_top_k(params[r], config_.vocab_size);
   }
-  KVTIER_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(sample_params_dev_.get(), params,
-                                              rows * sizeof(kc::SampleRowParams),
-                                              cudaMemcpyHostToDevice, stream_));
+  // Parameters in and results out go through the SMs, not a copy engine, which may be busy
+  // with KV-tier stores or loads of many megabytes queued before them.
+  static_assert(sizeof(kc::SampleRowParams) % 4 == 0 && sizeof(kc::SampleRowResult) % 4 == 0);
+  KVTIER_KERNEL_RETURN_IF_ERROR(kc::copy_words(stream_, reinterpret_cast<const uint32_t*>(params),
+                                               sample_params_dev_.get<uint32_t>(),
+                                               int64_t(rows * sizeof(kc::SampleRowParams) / 4)));
   // Both launches give the same tokens; the general one is lighter when no row needs the other.
   const auto sample = small_top_k ? kc::sample_rows : kc::sample_rows_general;
   KVTIER_KERNEL_RETURN_IF_ERROR(sample(stream_, a_.logits.get<float>(), int32_t(rows),
                                        config_.vocab_size,
                                        sample_params_dev_.get<kc::SampleRowParams>(),
                                        sample_results_dev_.get<kc::SampleRowResult>()));
-  KVTIER_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(sample_results_host_.get(), sample_results_dev_.get(),
-                                              rows * sizeof(kc::SampleRowResult),
-                                              cudaMemcpyDeviceToHost, stream_));
+  KVTIER_KERNEL_RETURN_IF_ERROR(kc::copy_words(stream_, sample_results_dev_.get<uint32_t>(),
+                                               sample_results_host_.get<uint32_t>(),
+                                               int64_t(rows * sizeof(kc::SampleRowResult) / 4)));
   // The pinned parameters are rewritten by the next piece and the results read below.
   KVTIER_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
   const auto* results = sample_results_host_.get<kc::SampleRowResult>();
