@@ -36,6 +36,9 @@ using Clock = std::chrono::steady_clock;
 constexpr int32_t kDecodeContext = 1024;  // tokens of context of each decoding sequence
 constexpr int32_t kPrefillTokens = 8192;
 constexpr int32_t kOffloadTokens = 10000;
+// A prompt's suffix computed after its prefix came from the prefix cache or the CPU tier.
+constexpr int32_t kChunkTokens = 32;
+constexpr int32_t kChunkPrefix = 10000;
 constexpr int32_t kMaxBatch = 256;
 
 double seconds_since(Clock::time_point t0) {
@@ -73,7 +76,9 @@ using kc::SmallBatchGemm;
 bool same(const Tuning& a, const Tuning& b) {
   return a.cuda_graphs == b.cuda_graphs && a.small_batch == b.small_batch &&
          a.prefill_kernel == b.prefill_kernel && a.dependent_launch == b.dependent_launch &&
-         a.fuse_gate_up_silu == b.fuse_gate_up_silu;
+         a.fuse_gate_up_silu == b.fuse_gate_up_silu && a.cascade_attention == b.cascade_attention &&
+         a.cascade_min_shared_tokens == b.cascade_min_shared_tokens &&
+         a.cascade_min_saved_tokens == b.cascade_min_saved_tokens;
 }
 
 // One runner per model, alive between that model's benchmarks (the 8B weights take 16 GB); each
@@ -199,6 +204,196 @@ void BM_Decode(benchmark::State& state, std::string model, Tuning tuning, int32_
       {label, fmt::format("{:.3f} ms, {:.0f} tok/s", seconds * 1e3, batch / seconds),
        fmt::format("{:.3f} ms ({:.2f} GB w + {:.2f} GB KV)", floor * 1e3, weights / 1e9, kv / 1e9),
        fmt::format("{:.2f}x", seconds / floor)});
+}
+
+// Decode steps of `batch` sequences that share a kSharedPrefix-token prefix (the same physical
+// blocks, as the prefix cache gives them) and have kOwnTokens tokens of their own: the seed's
+// workload. Cascade attention reads the prefix once per step instead of once per sequence; the
+// floor is that schedule's (weights + the prefix's KV once + every sequence's own KV).
+constexpr int32_t kSharedPrefix = 10000;
+constexpr int32_t kOwnTokens = 200;
+
+void BM_SharedPrefixDecode(benchmark::State& state, std::string model, int32_t batch,
+                           bool cascade) {
+  Tuning tuning;
+  tuning.cascade_attention = cascade;
+  CudaModelRunner* r = runner(model, tuning, state);
+  if (!r) return;
+  const ModelConfig& c = r->config();
+  const int32_t context = kSharedPrefix + kOwnTokens;
+  const int32_t shared_blocks = kSharedPrefix / 16;
+  const int32_t own_blocks = (context + 15) / 16 - shared_blocks;
+  std::vector<std::vector<int32_t>> tables(batch), tokens(batch);
+  ForwardBatch fb;
+  std::mt19937 rng(13);
+  for (int32_t s = 0; s < batch; ++s) {
+    tables[s].resize(shared_blocks + own_blocks);
+    std::iota(tables[s].begin(), tables[s].begin() + shared_blocks, 0);
+    std::iota(tables[s].begin() + shared_blocks, tables[s].end(), shared_blocks + s * own_blocks);
+    tokens[s] = {int32_t(rng() % c.vocab_size)};
+    fb.seqs.push_back({tokens[s], context - 1, tables[s], true});
+  }
+  for (int i = 0; i < 3; ++i)  // graph capture and GEMM plans happen here
+    if (Status st = r->forward_on_device(fb); !st)
+      return state.SkipWithError(st.to_string().c_str());
+  const int32_t groups = r->last_cascade_groups();
+  double total = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    if (Status st = r->forward_on_device(fb); !st)
+      return state.SkipWithError(st.to_string().c_str());
+    const double s = seconds_since(t0);
+    state.SetIterationTime(s);
+    total += s;
+  }
+  const double seconds = total / double(state.iterations());
+  const double per_token = 2.0 * c.num_hidden_layers * c.num_key_value_heads * c.head_dim * 2;
+  const double weights = decode_weight_bytes(c);
+  const double kv_once = (double(kSharedPrefix) + double(batch) * kOwnTokens) * per_token;
+  const double kv_each = double(batch) * context * per_token;
+  const double floor = (weights + kv_once) / device_bandwidth();
+  state.counters["step_ms"] = seconds * 1e3;
+  state.counters["floor_ms"] = floor * 1e3;
+  state.counters["plain_floor_ms"] = (weights + kv_each) / device_bandwidth() * 1e3;
+  state.counters["groups"] = groups;
+  state.counters["tok_per_s"] = batch / seconds;
+  report({fmt::format("decode {} batch {} on one {}-token prefix (+{} own), cascade {}", model,
+                      batch, kSharedPrefix, kOwnTokens, cascade ? "on" : "off"),
+          fmt::format("{:.3f} ms, {:.0f} tok/s", seconds * 1e3, batch / seconds),
+          fmt::format("{:.3f} ms ({:.2f} GB w + {:.2f} GB KV)", floor * 1e3, weights / 1e9,
+                      kv_once / 1e9),
+          fmt::format("{:.2f}x", seconds / floor)});
+}
+
+// Decode attention alone on one layer for the same workload: the plain kernel (every sequence
+// reads the prefix) or cascade attention (prefix pass + suffix pass + merge), with the grouping
+// and split counts the runner would use. Floor: the KV this schedule must read at the copy
+// bandwidth; the prefix pass's FLOPs (members x heads x prefix x 4 x head_dim) are reported too.
+void BM_SharedPrefixAttention(benchmark::State& state, std::string model, int32_t batch,
+                              bool cascade) {
+  auto config = preset_config(model);
+  if (!config) return state.SkipWithError("no config");
+  const ModelConfig& c = *config;
+  const int32_t context = kSharedPrefix + kOwnTokens;
+  const int32_t shared_blocks = kSharedPrefix / 16;
+  const int32_t own_blocks = (context + 15) / 16 - shared_blocks;
+  const int32_t blocks = shared_blocks + batch * own_blocks;
+  kv::KvLayout layout{1, c.num_key_value_heads, c.head_dim, 16, 2};
+  int device = 0, num_sms = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&num_sms, cudaDevAttrMultiProcessorCount, device);
+  const int32_t splits = kc::decode_num_splits(batch, c.num_key_value_heads, num_sms);
+  const int64_t q_elems = int64_t(batch) * c.num_attention_heads * c.head_dim;
+  // Decode metadata: rows, contexts, table offsets, then the tables.
+  std::vector<int32_t> host;
+  for (int32_t s = 0; s < batch; ++s) host.push_back(s);
+  host.insert(host.end(), batch, context);
+  for (int32_t s = 0; s < batch; ++s) host.push_back(s * (shared_blocks + own_blocks));
+  std::vector<std::vector<int32_t>> tables(batch);
+  ForwardBatch fb;
+  const std::vector<int32_t> token = {0};
+  for (int32_t s = 0; s < batch; ++s) {
+    tables[s].resize(shared_blocks + own_blocks);
+    std::iota(tables[s].begin(), tables[s].begin() + shared_blocks, 0);
+    std::iota(tables[s].begin() + shared_blocks, tables[s].end(), shared_blocks + s * own_blocks);
+    host.insert(host.end(), tables[s].begin(), tables[s].end());
+    fb.seqs.push_back({token, context - 1, tables[s], true});
+  }
+  const CascadeSections sec = CascadeSections::layout(batch);
+  std::vector<int32_t> packed(sec.total);
+  CascadeGeometry geo{c.num_key_value_heads, c.num_attention_heads / c.num_key_value_heads,
+                      cascade_work_slots(num_sms, c.num_key_value_heads)};
+  CascadePlan plan;
+  if (Status st = build_cascade_plan(fb, 16, batch, batch, {}, geo, packed.data(), plan); !st)
+    return state.SkipWithError(st.to_string().c_str());
+  const int32_t max_parts = cascade_max_parts(batch);
+  auto q = kc::DeviceBuffer::allocate(q_elems * 2, "q");
+  auto out = kc::DeviceBuffer::allocate(q_elems * 2, "out");
+  auto pool = kc::DeviceBuffer::allocate(layout.block_bytes() * blocks, "kv");
+  auto dws = kc::DeviceBuffer::allocate(
+      size_t(batch) * c.num_attention_heads * splits * (c.head_dim + 2) * 4, "decode workspace");
+  auto pws = kc::DeviceBuffer::allocate(
+      kc::cascade_prefix_workspace_bytes(max_parts, c.num_attention_heads, c.head_dim),
+      "prefix workspace");
+  auto meta = kc::DeviceBuffer::allocate(host.size() * 4, "meta");
+  auto cmeta = kc::DeviceBuffer::allocate(packed.size() * 4, "cascade meta");
+  if (!q || !out || !pool || !dws || !pws || !meta || !cmeta)
+    return state.SkipWithError("no device memory");
+  cudaMemcpy(meta->get(), host.data(), host.size() * 4, cudaMemcpyHostToDevice);
+  cudaMemcpy(cmeta->get(), packed.data(), packed.size() * 4, cudaMemcpyHostToDevice);
+  cudaStream_t stream = nullptr;
+  cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
+  (void)kc::fill_uniform(stream, q->get<kc::bf16>(), q_elems, 3, 2.f);
+  (void)kc::fill_uniform(stream, pool->get<kc::bf16>(), int64_t(pool->bytes() / 2), 4, 1.f);
+  kc::AttentionArgs a;
+  a.q = q->get<kc::bf16>();
+  a.out = out->get<kc::bf16>();
+  a.kv = kc::paged_kv_for_layer(pool->get(), layout, 0);
+  a.num_heads = c.num_attention_heads;
+  a.scale = 1.f / std::sqrt(float(c.head_dim));
+  const int32_t* mp = meta->get<int32_t>();
+  kc::DecodeAttentionMeta m;
+  m.token_row = mp;
+  m.context_len = mp + batch;
+  m.block_table_offset = mp + 2 * batch;
+  m.block_ids = mp + 3 * batch;
+  m.num_seqs = batch;
+  m.num_splits = splits;
+  const int32_t* cp = cmeta->get<int32_t>();
+  kc::CascadeAttentionMeta cm;
+  cm.header = cp + sec.header;
+  cm.member_begin = cp + sec.member_begin;
+  cm.work_begin = cp + sec.work_begin;
+  cm.shared_len = cp + sec.shared_len;
+  cm.chunk_len = cp + sec.chunk_len;
+  cm.part_begin = cp + sec.part_begin;
+  cm.members = cp + sec.members;
+  cm.seq_group = cp + sec.seq_group;
+  cm.seq_local = cp + sec.seq_local;
+  cm.seq_start = cp + sec.seq_start;
+  cm.work_slots = geo.work_slots;
+  cm.max_parts = max_parts;
+  auto run = [&] {
+    return cascade ? kc::cascade_decode_attention(stream, a, m, cm, dws->get(), dws->bytes(),
+                                                  pws->get(), pws->bytes())
+                   : kc::decode_attention(stream, a, m, dws->get(), dws->bytes());
+  };
+  if (auto st = run(); !st.ok()) return state.SkipWithError(st.message.c_str());
+  constexpr int kReps = 20;
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  double total = 0;
+  for (auto _ : state) {
+    cudaEventRecord(e0, stream);
+    for (int r = 0; r < kReps; ++r) (void)run();
+    cudaEventRecord(e1, stream);
+    cudaEventSynchronize(e1);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, e0, e1);
+    state.SetIterationTime(ms / 1e3 / kReps);
+    total += ms / 1e3 / kReps;
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  cudaStreamDestroy(stream);
+  const double seconds = total / double(state.iterations());
+  const double per_token = 2.0 * c.num_key_value_heads * c.head_dim * 2;
+  const double kv = cascade ? (double(kSharedPrefix) + double(batch) * kOwnTokens) * per_token
+                            : double(batch) * context * per_token;
+  const double floor = kv / device_bandwidth();
+  const double flops = double(batch) * c.num_attention_heads * kSharedPrefix * 4.0 * c.head_dim;
+  state.counters["us_per_layer"] = seconds * 1e6;
+  state.counters["prefix_TFLOPs"] = cascade ? flops / seconds / 1e12 : 0;
+  state.counters["work_items"] = plan.work_items;
+  report({fmt::format("  {} attention alone, batch {}, {}", model, batch,
+                      cascade ? fmt::format("cascade ({} items x {} kv heads)", plan.work_items,
+                                            c.num_key_value_heads)
+                              : fmt::format("plain ({} split{})", splits, splits == 1 ? "" : "s")),
+          fmt::format("{:.1f} us/layer{}", seconds * 1e6,
+                      cascade ? fmt::format(", prefix {:.0f} TFLOP/s", flops / seconds / 1e12)
+                              : std::string()),
+          fmt::format("{:.1f} us (KV read)", floor * 1e6), fmt::format("{:.1f}x", seconds / floor)});
 }
 
 void BM_Prefill(benchmark::State& state, std::string model, Tuning tuning, int32_t tokens,
@@ -491,6 +686,126 @@ void BM_PrefillAttention(benchmark::State& state, std::string model, int32_t tok
           fmt::format("{:.0f}% of 802", 100 * flops / seconds / 802e12)});
 }
 
+// The prefill attention kernel alone on one layer for a kChunkTokens chunk after kChunkPrefix
+// cached tokens: the split count the runner picks, or one pass (split count forced to 1).
+void BM_ChunkAttention(benchmark::State& state, std::string model, bool one_pass,
+                       PrefillKernel kernel) {
+  auto config = preset_config(model);
+  if (!config) return state.SkipWithError("no config");
+  const ModelConfig& c = *config;
+  const int32_t context = kChunkPrefix + kChunkTokens;
+  kv::KvLayout layout{1, c.num_key_value_heads, c.head_dim, 16, 2};
+  const int32_t blocks = (context + 15) / 16;
+  const int64_t q_elems = int64_t(kChunkTokens) * c.num_attention_heads * c.head_dim;
+  int device = 0, num_sms = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&num_sms, cudaDevAttrMultiProcessorCount, device);
+  const int32_t splits =
+      one_pass ? 1 : kc::prefill_num_splits(1, c.num_attention_heads, context, num_sms);
+  const size_t ws_bytes = std::max<size_t>(
+      kc::prefill_workspace_bytes(1, c.num_attention_heads, c.head_dim, splits), 1);
+  auto q = kc::DeviceBuffer::allocate(q_elems * 2, "q");
+  auto out = kc::DeviceBuffer::allocate(q_elems * 2, "out");
+  auto pool = kc::DeviceBuffer::allocate(layout.block_bytes() * blocks, "kv");
+  auto ws = kc::DeviceBuffer::allocate(ws_bytes, "workspace");
+  // q_offset, q_len, context, table offset, the block table, then the one tile (0, 0).
+  std::vector<int32_t> host = {0, kChunkTokens, context, 0};
+  for (int32_t b = 0; b < blocks; ++b) host.push_back(b);
+  const size_t tiles_at = host.size() + host.size() % 2;
+  host.resize(tiles_at + 2, 0);
+  auto meta = kc::DeviceBuffer::allocate(host.size() * 4, "meta");
+  if (!q || !out || !pool || !ws || !meta) return state.SkipWithError("no device memory");
+  cudaMemcpy(meta->get(), host.data(), host.size() * 4, cudaMemcpyHostToDevice);
+  cudaStream_t stream = nullptr;
+  cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
+  (void)kc::fill_uniform(stream, q->get<kc::bf16>(), q_elems, 3, 2.f);
+  (void)kc::fill_uniform(stream, pool->get<kc::bf16>(), int64_t(pool->bytes() / 2), 4, 1.f);
+  kc::AttentionArgs a;
+  a.q = q->get<kc::bf16>();
+  a.out = out->get<kc::bf16>();
+  a.kv = kc::paged_kv_for_layer(pool->get(), layout, 0);
+  a.num_heads = c.num_attention_heads;
+  a.scale = 1.f / std::sqrt(float(c.head_dim));
+  const int32_t* mp = meta->get<int32_t>();
+  kc::PrefillAttentionMeta m;
+  m.q_offset = mp;
+  m.q_len = mp + 1;
+  m.context_len = mp + 2;
+  m.block_table_offset = mp + 3;
+  m.block_ids = mp + 4;
+  m.tiles = reinterpret_cast<const int2*>(mp + tiles_at);
+  m.num_tiles = 1;
+  m.num_splits = splits;
+  auto run = [&] { return kc::prefill_attention(stream, a, m, kernel, ws->get(), ws->bytes()); };
+  if (auto st = run(); !st.ok()) return state.SkipWithError(st.message.c_str());
+  constexpr int kReps = 20;
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  double total = 0;
+  for (auto _ : state) {
+    cudaEventRecord(e0, stream);
+    for (int r = 0; r < kReps; ++r) (void)run();
+    cudaEventRecord(e1, stream);
+    cudaEventSynchronize(e1);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, e0, e1);
+    state.SetIterationTime(ms / 1e3 / kReps);
+    total += ms / 1e3 / kReps;
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  cudaStreamDestroy(stream);
+  const double seconds = total / double(state.iterations());
+  const double kv_bytes = double(context) * c.num_key_value_heads * c.head_dim * 2 * 2;
+  const double floor = kv_bytes / device_bandwidth();
+  state.counters["us_per_layer"] = seconds * 1e6;
+  state.counters["splits"] = splits;
+  report({fmt::format("  {} attention alone, {} tokens after {}, {}, {} split{}", model,
+                      kChunkTokens, kChunkPrefix, kc::prefill_kernel_name(kernel), splits,
+                      splits == 1 ? " (one pass)" : "s"),
+          fmt::format("{:.1f} us/layer, {:.2f} ms/{} layers", seconds * 1e6,
+                      seconds * 1e3 * c.num_hidden_layers, c.num_hidden_layers),
+          fmt::format("{:.1f} us (KV read)", floor * 1e6),
+          fmt::format("{:.1f}x", seconds / floor)});
+}
+
+// A whole step computing kChunkTokens tokens of one sequence after kChunkPrefix tokens already in
+// the KV pool (a prefix-cache or CPU-tier hit), against reading every weight and the prefix's KV.
+void BM_ChunkAfterPrefix(benchmark::State& state, std::string model) {
+  CudaModelRunner* r = runner(model, {}, state);
+  if (!r) return;
+  const ModelConfig& c = r->config();
+  const int32_t context = kChunkPrefix + kChunkTokens;
+  std::vector<int32_t> ids(kChunkTokens), table((context + 15) / 16);
+  std::mt19937 rng(11);
+  for (auto& t : ids) t = int32_t(rng() % c.vocab_size);
+  std::iota(table.begin(), table.end(), 0);  // whatever KV the blocks hold stands for the prefix
+  ForwardBatch fb;
+  fb.seqs.push_back({ids, kChunkPrefix, table, true});
+  if (Status st = r->forward_on_device(fb); !st) return state.SkipWithError(st.to_string().c_str());
+  double total = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    if (Status st = r->forward_on_device(fb); !st)
+      return state.SkipWithError(st.to_string().c_str());
+    const double s = seconds_since(t0);
+    state.SetIterationTime(s);
+    total += s;
+  }
+  const double seconds = total / double(state.iterations());
+  const double kv = double(context) * 2.0 * c.num_hidden_layers * c.num_key_value_heads *
+                    c.head_dim * 2;
+  const double floor = (decode_weight_bytes(c) + kv) / device_bandwidth();
+  state.counters["ms"] = seconds * 1e3;
+  report({fmt::format("prefill {} {} tokens after a {} cached prefix", model, kChunkTokens,
+                      kChunkPrefix),
+          fmt::format("{:.2f} ms", seconds * 1e3),
+          fmt::format("{:.2f} ms ({:.2f} GB w + {:.2f} GB KV)", floor * 1e3,
+                      decode_weight_bytes(c) / 1e9, kv / 1e9),
+          fmt::format("{:.2f}x", seconds / floor)});
+}
+
 void register_all() {
   benchmark::RegisterBenchmark("DeviceCopy", BM_DeviceCopy)->UseManualTime()->Iterations(20);
   for (const std::string model : {"qwen3-0.6b", "qwen3-8b"}) {
@@ -507,6 +822,26 @@ void register_all() {
              b >= 64 ? 30 : 100);
     decode("DecodeWithLogits", {}, 256, true, fmt::format("  {} b256 + fp32 logits to host", model),
            10);
+    if (model == "qwen3-0.6b")
+      for (int32_t b : {64, 256})
+        for (bool cascade : {false, true})
+          benchmark::RegisterBenchmark(
+              fmt::format("SharedPrefixDecode/{}/batch:{}/prefix:{}/cascade:{}", model, b,
+                          kSharedPrefix, int(cascade))
+                  .c_str(),
+              BM_SharedPrefixDecode, model, b, cascade)
+              ->UseManualTime()
+              ->Iterations(cascade ? 30 : 10);
+    if (model == "qwen3-0.6b")
+      for (int32_t b : {64, 256})
+        for (bool cascade : {false, true})
+          benchmark::RegisterBenchmark(
+              fmt::format("SharedPrefixAttention/{}/batch:{}/prefix:{}/cascade:{}", model, b,
+                          kSharedPrefix, int(cascade))
+                  .c_str(),
+              BM_SharedPrefixAttention, model, b, cascade)
+              ->UseManualTime()
+              ->Iterations(5);
     // What programmatic dependent launches and the fused gate/up + SiLU GEMV each give.
     for (int32_t b : {1, 8})
       decode("DecodeNoDependentLaunch", {.dependent_launch = false}, b, false,
@@ -565,6 +900,23 @@ void register_all() {
           ->UseManualTime()
           ->Iterations(5);
     }
+    benchmark::RegisterBenchmark(
+        fmt::format("ChunkAfterPrefix/{}/tokens:{}/prefix:{}", model, kChunkTokens, kChunkPrefix)
+            .c_str(),
+        BM_ChunkAfterPrefix, model)
+        ->UseManualTime()
+        ->Iterations(20);
+    for (auto [one_pass, k] : std::vector<std::pair<bool, PrefillKernel>>{
+             {true, PrefillKernel::kRows32Keys32Stages3},
+             {false, PrefillKernel::kRows32Keys32Stages3},
+             {false, PrefillKernel::kRows16Keys64}})
+      benchmark::RegisterBenchmark(
+          fmt::format("ChunkAttention/{}/tokens:{}/prefix:{}/{}/{}", model, kChunkTokens,
+                      kChunkPrefix, kc::prefill_kernel_name(k), one_pass ? "one_pass" : "split")
+              .c_str(),
+          BM_ChunkAttention, model, one_pass, k)
+          ->UseManualTime()
+          ->Iterations(10);
     benchmark::RegisterBenchmark(fmt::format("KvStore/{}/tokens:{}", model, kOffloadTokens).c_str(),
                                  BM_Offload, model, kv::TransferDirection::kStore,
                                  fmt::format("KV store {} {} tokens", model, kOffloadTokens))

@@ -253,6 +253,143 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CudaAttentionTest,
                                               s.block_size);
                          });
 
+// Short chunks over long cached contexts with the keys split over several thread blocks: every
+// split count gives the one-pass kernel's result up to fp32 accumulation order (plus bf16
+// rounding of the output), and matches the float64 reference on the first and last rows.
+class CudaPrefillSplitTest : public CudaTest, public ::testing::WithParamInterface<Shape> {};
+
+TEST_P(CudaPrefillSplitTest, SplitKeysMatchOnePass) {
+  const Shape s = GetParam();
+  // (q_len, context) in one mixed batch: chunks of 1..64 tokens after up to ~10k cached tokens, a
+  // whole short prompt, and a chunk of two tiles.
+  const std::vector<std::pair<int, int>> seqs = {{32, 10032}, {1, 700},   {64, 4096}, {7, 2000},
+                                                 {17, 17},    {33, 9000}, {200, 1200}};
+  std::vector<int> contexts;
+  for (auto [q, c] : seqs) contexts.push_back(c);
+  PagedFixture f(s, contexts, 300 + s.head_dim);
+  int tokens = 0;
+  std::vector<int32_t> q_off, q_len, ctx;
+  std::vector<int2> tiles;
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    q_off.push_back(tokens);
+    q_len.push_back(seqs[i].first);
+    ctx.push_back(seqs[i].second);
+    for (int r = 0; r < seqs[i].first; r += kPrefillTileRows) tiles.push_back({int(i), r});
+    tokens += seqs[i].first;
+  }
+  const size_t q_elems = size_t(tokens) * s.heads * s.head_dim;
+  auto q_h = random_bf16(q_elems, 11, -3.f, 3.f);
+  DeviceArray<bf16> pool(f.pool_h_), q(q_h), out(q_elems);
+  DeviceArray<int32_t> d_off(q_off), d_len(q_len), d_ctx(ctx), d_bto(f.offsets_),
+      d_ids(f.block_ids_);
+  DeviceArray<int2> d_tiles(tiles);
+  AttentionArgs a;
+  a.q = q.get();
+  a.out = out.get();
+  a.kv = paged_kv_for_layer(pool.get(), f.layout_, PagedFixture::kLayer);
+  a.num_heads = s.heads;
+  a.scale = 1.f / std::sqrt(float(s.head_dim));
+  PrefillAttentionMeta m;
+  m.q_offset = d_off.get();
+  m.q_len = d_len.get();
+  m.context_len = d_ctx.get();
+  m.block_table_offset = d_bto.get();
+  m.block_ids = d_ids.get();
+  m.tiles = d_tiles.get();
+  m.num_tiles = int(tiles.size());
+
+  DeviceArray<uint8_t> ws(prefill_workspace_bytes(m.num_tiles, s.heads, s.head_dim,
+                                                  kPrefillMaxSplits));
+  auto run = [&](PrefillKernel kernel, int splits) {
+    m.num_splits = splits;
+    out.poison(0xff);  // NaN
+    auto st = prefill_attention(stream_, a, m, kernel, ws.get(), ws.size());
+    EXPECT_TRUE(st.ok()) << st.message;
+    sync();
+    return out.download();
+  };
+  // Two buffers with 64-key tiles, and the default three-buffer 32-key shape.
+  for (PrefillKernel kernel : {PrefillKernel::kRows16Keys64, PrefillKernel::kRows32Keys32Stages3}) {
+    SCOPED_TRACE(prefill_kernel_name(kernel));
+    const auto one_pass = run(kernel, 1);
+    for (int splits : {2, 5, 13, kPrefillMaxSplits}) {
+      const auto split = run(kernel, splits);
+      for (size_t i = 0; i < seqs.size(); ++i)
+        for (int r = 0; r < q_len[i]; ++r)
+          for (int h = 0; h < s.heads; ++h) {
+            const size_t at = (size_t(q_off[i] + r) * s.heads + h) * s.head_dim;
+            for (int d = 0; d < s.head_dim; ++d) {
+              const double want = bf(one_pass[at + d]), got = bf(split[at + d]);
+              // Two roundings to bf16 (8 significant bits) of values within fp32 noise.
+              ASSERT_LE(std::fabs(got - want), 1e-3 + std::fabs(want) * (1.0 / 64))
+                  << "splits " << splits << " seq " << i << " row " << r << " head " << h
+                  << " dim " << d << " got " << got << " one pass " << want;
+            }
+          }
+      for (size_t i = 0; i < seqs.size(); ++i)
+        for (int r : {0, q_len[i] - 1})
+          for (int h = 0; h < s.heads; ++h) {
+            const size_t at = (size_t(q_off[i] + r) * s.heads + h) * s.head_dim;
+            const auto ref = f.reference(&q_h[at], int(i), h, ctx[i] - q_len[i] + r + 1);
+            for (int d = 0; d < s.head_dim; ++d)
+              ASSERT_LT(std::fabs(bf(split[at + d]) - ref[d]), 1.5e-2)
+                  << "splits " << splits << " seq " << i << " row " << r << " head " << h
+                  << " dim " << d;
+          }
+    }
+  }
+}
+
+TEST_P(CudaPrefillSplitTest, RejectsSmallWorkspaceAndTooManySplits) {
+  const Shape s = GetParam();
+  AttentionArgs a;
+  a.num_heads = s.heads;
+  a.kv.num_kv_heads = s.kv_heads;
+  a.kv.head_dim = s.head_dim;
+  PrefillAttentionMeta m;
+  m.num_tiles = 3;
+  m.num_splits = 4;
+  auto st = prefill_attention(stream_, a, m, PrefillKernel::kRows32Keys32Stages3, nullptr,
+                              prefill_workspace_bytes(3, s.heads, s.head_dim, 4) - 1);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message.find("workspace"), std::string::npos);
+  m.num_splits = kPrefillMaxSplits + 1;
+  st = prefill_attention(stream_, a, m);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message.find("splits"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaPrefillSplitTest,
+                         ::testing::Values(Shape{128, 4, 2, 16},  // Qwen3-0.6B grouping (2)
+                                           Shape{128, 8, 2, 16},  // Qwen3-8B grouping (4)
+                                           Shape{64, 10, 2, 32}),
+                         [](const auto& info) {
+                           const Shape& s = info.param;
+                           return fmt::format("d{}_h{}_kv{}_b{}", s.head_dim, s.heads, s.kv_heads,
+                                              s.block_size);
+                         });
+
+TEST(CudaAttentionSplits, PrefillSplitsOnlyWhenTheGridIsShort) {
+  // Qwen3-0.6B / 8B: a 32-token chunk over 10k cached tokens (one tile of 16 / 32 heads).
+  EXPECT_EQ(prefill_num_splits(1, 16, 10032, 132), 17);
+  EXPECT_EQ(prefill_num_splits(1, 32, 10032, 132), 9);
+  // Long prompts already fill the device: one pass.
+  EXPECT_EQ(prefill_num_splits(16, 16, 2048, 132), 1);
+  EXPECT_EQ(prefill_num_splits(5, 32, 640, 132), 1);
+  // Short contexts get at most one split per kPrefillMinSplitKeys keys.
+  EXPECT_EQ(prefill_num_splits(1, 16, 100, 132), 1);
+  EXPECT_EQ(prefill_num_splits(1, 16, 3 * kPrefillMinSplitKeys, 132), 3);
+  EXPECT_EQ(prefill_num_splits(1, 1, 1 << 20, 132), kPrefillMaxSplits);
+  // Whatever is picked fits the runner's workspace.
+  for (int tiles : {1, 2, 3, 7, 8, 9, 40})
+    for (int heads : {1, 2, 14, 16, 32, 64}) {
+      const int splits = prefill_num_splits(tiles, heads, 1 << 20, 132);
+      EXPECT_LE(prefill_workspace_bytes(tiles, heads, 128, splits),
+                prefill_max_workspace_bytes(132, 128))
+          << tiles << " tiles, " << heads << " heads, " << splits << " splits";
+    }
+}
+
 TEST(CudaAttentionSplits, TwoWavesOfBlocksCappedAt32) {
   EXPECT_EQ(decode_num_splits(1, 8, 132), 32);
   EXPECT_EQ(decode_num_splits(8, 8, 132), 5);

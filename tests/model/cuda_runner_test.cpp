@@ -454,6 +454,323 @@ TEST_F(CudaRunner, FactoryDispatchesDeviceCuda) {
   EXPECT_EQ((*r)->kv_layout().dtype_bytes, 2);
 }
 
+
+// ---- Cascade attention: shared-prefix groups (planning is host only) ----------------------
+
+// Greedy ids are compared where the reference's top-1 leads by more than this (logits of these
+// random models span a few units; cascade and plain attention differ by bf16 noise).
+constexpr float kClearMargin = 0.1f;
+
+// Decode sequences over a table that starts with `shared`, then blocks of their own.
+std::vector<int32_t> table_with(const std::vector<int32_t>& shared, int32_t own_first,
+                                int32_t own) {
+  std::vector<int32_t> t = shared;
+  for (int32_t i = 0; i < own; ++i) t.push_back(own_first + i);
+  return t;
+}
+
+struct PackedCascade {
+  CascadeSections sec;
+  std::vector<int32_t> packed;
+  int32_t at(size_t section, int32_t i) const { return packed[section + size_t(i)]; }
+};
+
+TEST(CudaCascadePlan, GroupsDecodesByTheirSharedBlocks) {
+  std::vector<int32_t> a_shared(20), b_shared(30);
+  std::iota(a_shared.begin(), a_shared.end(), 100);
+  std::iota(b_shared.begin(), b_shared.end(), 200);
+  // Decode indices: a0 0, b0 1, a1 2, (a prefill), outlier 3, a2 4, b1 5, alone 6, a3 7.
+  const std::vector<int32_t> one = {7}, three = {1, 2, 3};
+  std::vector<std::vector<int32_t>> tables = {
+      table_with(a_shared, 1000, 2),
+      table_with(b_shared, 1010, 1),
+      table_with(a_shared, 1020, 3),
+      table_with({}, 1030, 40),
+      table_with({100, 101}, 1080, 30),  // only 2 blocks in common with the a's
+      table_with(a_shared, 1120, 1),
+      table_with(b_shared, 1130, 2),
+      table_with({}, 1140, 25),
+      table_with(a_shared, 1170, 1)};
+  // a's contexts: 320 + 5, + 40, 320 + 1 (its token opens block 20), and 320 exactly: its token
+  // sits in block 19, which it must not share, so the a's share 19 blocks.
+  const std::vector<int32_t> starts = {324, 480, 359, 10, 400, 320, 490, 300, 319};
+  ForwardBatch batch;
+  for (size_t i = 0; i < tables.size(); ++i)
+    batch.seqs.push_back({i == 3 ? std::span<const int32_t>(three) : std::span<const int32_t>(one),
+                          starts[i], tables[i], true});
+  const int32_t max_seqs = 16, num_decode = 10;  // 8 decodes, 2 padding
+  PackedCascade p{CascadeSections::layout(max_seqs), {}};
+  p.packed.assign(p.sec.total, -99);
+  CascadeGeometry geo{.num_kv_heads = 8, .q_per_kv = 2, .work_slots = 33};
+  CascadeOptions opt{.min_shared_tokens = 256, .min_members = 2, .min_saved_tokens = 0};
+  CascadePlan plan;
+  ASSERT_TRUE(build_cascade_plan(batch, 16, num_decode, max_seqs, opt, geo, p.packed.data(), plan)
+                  .is_ok());
+  ASSERT_EQ(plan.num_groups, 2);
+  EXPECT_EQ(p.at(p.sec.header, 0), 2);
+  EXPECT_EQ(plan.num_members, 6);
+  const std::vector<std::vector<int32_t>> members = {{0, 2, 4, 7}, {1, 5}};
+  const std::vector<int32_t> shared = {19 * 16, 30 * 16};
+  int32_t parts = 0, work = 0;
+  for (int32_t g = 0; g < 2; ++g) {
+    SCOPED_TRACE(g);
+    const int32_t b = p.at(p.sec.member_begin, g), e = p.at(p.sec.member_begin, g + 1);
+    std::vector<int32_t> got(p.packed.begin() + p.sec.members + b,
+                             p.packed.begin() + p.sec.members + e);
+    EXPECT_EQ(got, members[g]);
+    EXPECT_EQ(p.at(p.sec.shared_len, g), shared[g]);
+    const int32_t chunk = p.at(p.sec.chunk_len, g);
+    EXPECT_EQ(chunk % kernels::cuda::kCascadeKeyTile, 0);
+    const int32_t chunks = (shared[g] + chunk - 1) / chunk;
+    EXPECT_GE(chunks, 1);
+    EXPECT_LE(chunks, kCascadeMaxChunks);
+    EXPECT_EQ(p.at(p.sec.part_begin, g), parts);
+    EXPECT_EQ(p.at(p.sec.work_begin, g), work);
+    const int32_t tiles = (e - b) * geo.q_per_kv / kernels::cuda::kCascadeRowTile + 1;
+    parts += (e - b) * chunks;
+    work += tiles * chunks;
+    for (int32_t i = 0; i < e - b; ++i) {
+      const int32_t d = members[g][i];
+      EXPECT_EQ(p.at(p.sec.seq_group, d), g);
+      EXPECT_EQ(p.at(p.sec.seq_local, d), i);
+      EXPECT_EQ(p.at(p.sec.seq_start, d), shared[g]);
+    }
+  }
+  EXPECT_EQ(p.at(p.sec.work_begin, 2), work);
+  EXPECT_EQ(p.at(p.sec.header, 1), work);
+  EXPECT_EQ(plan.parts, parts);
+  EXPECT_LE(parts, cascade_max_parts(max_seqs));
+  for (int32_t d : {3, 6, 8, 9}) {  // the outlier, the loner, padding
+    EXPECT_EQ(p.at(p.sec.seq_group, d), -1) << d;
+    EXPECT_EQ(p.at(p.sec.seq_start, d), 0) << d;
+  }
+}
+
+TEST(CudaCascadePlan, SmallSharingDoesNotPay) {
+  std::vector<int32_t> shared(20);
+  std::iota(shared.begin(), shared.end(), 0);
+  const std::vector<int32_t> one = {7};
+  auto t0 = table_with(shared, 100, 2), t1 = table_with(shared, 200, 2);
+  ForwardBatch batch;
+  batch.seqs = {{one, 330, t0, true}, {one, 340, t1, true}};
+  const int32_t max_seqs = 4;
+  std::vector<int32_t> packed(CascadeSections::layout(max_seqs).total);
+  CascadeGeometry geo{.num_kv_heads = 2, .q_per_kv = 4, .work_slots = 10};
+  CascadePlan plan;
+  // Defaults: two members sharing 320 tokens save 320 reads, under min_saved_tokens.
+  ASSERT_TRUE(build_cascade_plan(batch, 16, 2, max_seqs, {}, geo, packed.data(), plan).is_ok());
+  EXPECT_EQ(plan.num_groups, 0);
+  // Fewer shared tokens than min_shared_tokens.
+  CascadeOptions opt{.min_shared_tokens = 400, .min_members = 2, .min_saved_tokens = 0};
+  ASSERT_TRUE(build_cascade_plan(batch, 16, 2, max_seqs, opt, geo, packed.data(), plan).is_ok());
+  EXPECT_EQ(plan.num_groups, 0);
+  opt.min_shared_tokens = 320;
+  ASSERT_TRUE(build_cascade_plan(batch, 16, 2, max_seqs, opt, geo, packed.data(), plan).is_ok());
+  EXPECT_EQ(plan.num_groups, 1);
+  // More decodes than the capacity is the caller's bug, reported.
+  EXPECT_FALSE(build_cascade_plan(batch, 16, 5, max_seqs, opt, geo, packed.data(), plan).is_ok());
+}
+
+// A first sequence that leaves the common prefix early does not keep the others from sharing.
+TEST(CudaCascadePlan, AnEarlyDivergingLeaderStepsAside) {
+  std::vector<int32_t> shared(20);
+  std::iota(shared.begin(), shared.end(), 0);
+  const std::vector<int32_t> one = {7};
+  std::vector<std::vector<int32_t>> tables = {table_with({0, 1, 2}, 500, 30),
+                                              table_with(shared, 100, 2),
+                                              table_with(shared, 200, 2),
+                                              table_with(shared, 300, 2)};
+  ForwardBatch batch;
+  for (const auto& t : tables) batch.seqs.push_back({one, 16 * int32_t(t.size()) - 3, t, true});
+  const int32_t max_seqs = 8;
+  const CascadeSections sec = CascadeSections::layout(max_seqs);
+  std::vector<int32_t> packed(sec.total);
+  CascadeGeometry geo{.num_kv_heads = 2, .q_per_kv = 4, .work_slots = 10};
+  CascadeOptions opt{.min_shared_tokens = 256, .min_members = 2, .min_saved_tokens = 0};
+  CascadePlan plan;
+  ASSERT_TRUE(build_cascade_plan(batch, 16, 4, max_seqs, opt, geo, packed.data(), plan).is_ok());
+  ASSERT_EQ(plan.num_groups, 1);
+  EXPECT_EQ(plan.num_members, 3);
+  EXPECT_EQ(packed[sec.seq_group], -1);
+  EXPECT_EQ(packed[sec.shared_len], 320);
+  for (int32_t d = 1; d < 4; ++d) EXPECT_EQ(packed[sec.seq_group + d], 0) << d;
+}
+
+// 256 sequences on the seed's 10k-token prefix: one group, the chunks keep the device busy and
+// the partials inside the workspace.
+TEST(CudaCascadePlan, SeedWorkloadIsOneGroup) {
+  std::vector<int32_t> shared(625);
+  std::iota(shared.begin(), shared.end(), 0);
+  const std::vector<int32_t> one = {7};
+  std::vector<std::vector<int32_t>> tables;
+  for (int32_t i = 0; i < 256; ++i) tables.push_back(table_with(shared, 1000 + 20 * i, 14));
+  ForwardBatch batch;
+  for (const auto& t : tables) batch.seqs.push_back({one, 10000 + 200, t, true});
+  const int32_t max_seqs = 1024;
+  const CascadeSections sec = CascadeSections::layout(max_seqs);
+  std::vector<int32_t> packed(sec.total);
+  CascadeGeometry geo{.num_kv_heads = 8, .q_per_kv = 2,
+                      .work_slots = cascade_work_slots(132, 8)};
+  CascadePlan plan;
+  ASSERT_TRUE(
+      build_cascade_plan(batch, 16, 256, max_seqs, {}, geo, packed.data(), plan).is_ok());
+  ASSERT_EQ(plan.num_groups, 1);
+  EXPECT_EQ(plan.num_members, 256);
+  EXPECT_EQ(packed[sec.shared_len], 10000);
+  EXPECT_GE(plan.work_items, geo.work_slots);  // at least one item per slot
+  EXPECT_LE(plan.parts, cascade_max_parts(max_seqs));
+}
+
+// Decode sequences that share a prefix's blocks (as the prefix cache gives them): logits with
+// cascade attention equal those of the plain decode kernel within bf16 noise, greedy ids equal,
+// over mixed steps (a prefill beside the group), eager.
+TEST_F(CudaRunner, CascadeAttentionMatchesPlainDecode) {
+  CudaModelRunner::Tuning off{.cuda_graphs = false, .cascade_attention = false};
+  CudaModelRunner::Tuning on = off;
+  on.cascade_attention = true;
+  on.cascade_min_shared_tokens = 64;
+  on.cascade_min_saved_tokens = 0;
+  for (const std::string model : {"d128", "tiny"}) {
+    SCOPED_TRACE(model);
+    int ids_checked = 0;
+    auto r = make_cuda_runner(runner_options(test_model_dir(model), "cuda"), off);
+    ASSERT_TRUE(r);
+    const int32_t vocab = r->config().vocab_size;
+    SeqBuilder b;
+    Seq base = b.make(random_prompt(300, vocab, 3), 340);
+    std::vector<float> l;
+    ASSERT_TRUE(r->forward({{chunk(base, 300)}}, l).is_ok());
+    base.computed = 300;
+    base.tokens.push_back(argmax(l));
+    // Five more on the base's first 18 blocks (288 tokens), each with its own continuation.
+    std::vector<Seq> seqs = {base};
+    for (int32_t i = 0; i < 5; ++i) {
+      std::vector<int32_t> prompt(base.tokens.begin(), base.tokens.begin() + 288);
+      for (int32_t t : random_prompt(10 + 23 * i, vocab, 40 + i)) prompt.push_back(t);
+      Seq s = b.make(prompt, int32_t(prompt.size()) + 40);
+      std::copy_n(base.blocks.begin(), 18, s.blocks.begin());
+      s.computed = 288;
+      ASSERT_TRUE(r->forward({{chunk(s, int32_t(s.tokens.size()) - 288)}}, l).is_ok());
+      s.computed = int32_t(s.tokens.size());
+      s.tokens.push_back(argmax(l));
+      seqs.push_back(s);
+    }
+    Seq other = b.make(random_prompt(45, vocab, 99), 100);  // prefills in the first step
+    for (int step = 0; step < 4; ++step) {
+      ForwardBatch batch;
+      for (auto& s : seqs) batch.seqs.push_back(chunk(s, 1));
+      batch.seqs.push_back(
+          chunk(other, step == 0 ? int32_t(other.tokens.size()) : 1));
+      std::vector<float> lo, lc;
+      r->set_tuning(off);
+      ASSERT_TRUE(r->forward(batch, lo).is_ok());
+      EXPECT_EQ(r->last_cascade_groups(), 0);
+      r->set_tuning(on);
+      ASSERT_TRUE(r->forward(batch, lc).is_ok());
+      EXPECT_EQ(r->last_cascade_groups(), 1) << "step " << step;
+      ASSERT_EQ(lc.size(), lo.size());
+      for (size_t i = 0; i < batch.seqs.size(); ++i) {
+        std::span<const float> c(lc.data() + i * vocab, vocab), o(lo.data() + i * vocab, vocab);
+        // Different kernels for the same math, as in KernelChoicesAgree: a few percent at most
+        // on these sharp models (2.3% the largest seen on tiny).
+        EXPECT_LT(compare_rows(c, o).rel_rms, 3e-2) << "step " << step << " seq " << i;
+        if (margin(o) > kClearMargin) {
+          EXPECT_EQ(argmax(c), argmax(o)) << "step " << step << " seq " << i;
+          ++ids_checked;
+        }
+      }
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        seqs[i].computed = int32_t(seqs[i].tokens.size());
+        seqs[i].tokens.push_back(argmax(std::span<const float>(lo.data() + i * vocab, vocab)));
+      }
+      other.computed = int32_t(other.tokens.size());
+      other.tokens.push_back(
+          argmax(std::span<const float>(lo.data() + seqs.size() * vocab, vocab)));
+    }
+    EXPECT_GE(ids_checked, 5);  // of 28 rows: the check is not vacuous
+  }
+}
+
+// Decode graphs with cascade groups replay for any group layout of their size: the group's
+// membership changes between replays (and a step without groups takes the plain graph). A
+// replay equals the eager run that captured it; every step agrees with a runner without graphs
+// (unpadded, so its GEMMs and decode split counts differ: bf16 noise only), while a layout baked
+// into the graph would give other sequences' attention.
+TEST_F(CudaRunner, CascadeGraphReplaysAnyGroupLayout) {
+  CudaModelRunner::Tuning tuning;
+  tuning.cascade_attention = true;
+  tuning.cascade_min_shared_tokens = 64;
+  tuning.cascade_min_saved_tokens = 0;
+  CudaModelRunner::Tuning eager_tuning = tuning;
+  eager_tuning.cuda_graphs = false;
+  auto graphs = make_cuda_runner(runner_options(dir_, "cuda"), tuning);
+  auto eager = make_cuda_runner(runner_options(dir_, "cuda"), eager_tuning);
+  ASSERT_TRUE(graphs && eager);
+  const int32_t vocab = graphs->config().vocab_size;
+  // Two sets of four sequences, each set on its own 200-token prefix (12 shared blocks).
+  SeqBuilder b;
+  std::vector<Seq> seqs;
+  for (int32_t set = 0; set < 2; ++set) {
+    const auto prefix = random_prompt(192, vocab, 7 + set);
+    for (int32_t i = 0; i < 4; ++i) {
+      std::vector<int32_t> prompt = prefix;
+      for (int32_t t : random_prompt(5 + 9 * i, vocab, 20 + 4 * set + i)) prompt.push_back(t);
+      Seq s = b.make(prompt, int32_t(prompt.size()) + 20);
+      if (i > 0) std::copy_n(seqs[size_t(set) * 4].blocks.begin(), 12, s.blocks.begin());
+      seqs.push_back(s);
+    }
+  }
+  for (auto* r : {graphs.get(), eager.get()}) {
+    std::vector<float> l;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      Seq s = seqs[i];
+      s.computed = i % 4 == 0 ? 0 : 192;  // the set's first sequence computes the prefix
+      ASSERT_TRUE(r->forward({{chunk(s, int32_t(s.tokens.size()) - s.computed)}}, l).is_ok());
+    }
+  }
+  for (auto& s : seqs) {
+    s.computed = int32_t(s.tokens.size());
+    s.tokens.push_back(3);
+  }
+  // Batches of 5 or 6 (one graph of 8): one group (set 1 has a single member), twice, then two
+  // groups of other members; then two sequences of different sets (a graph of 2, no group).
+  const std::vector<std::vector<size_t>> steps = {
+      {0, 1, 2, 3, 4}, {0, 1, 2, 3, 4}, {4, 5, 6, 7, 0, 1}, {1, 2, 5, 6, 7, 3}, {0, 4}};
+  const std::vector<int32_t> groups = {1, 1, 2, 2, 0};
+  int ids_checked = 0;
+  for (size_t step = 0; step < steps.size(); ++step) {
+    ForwardBatch batch;
+    for (size_t i : steps[step]) batch.seqs.push_back(chunk(seqs[i], 1));
+    std::vector<float> lg, le;
+    ASSERT_TRUE(graphs->forward(batch, lg).is_ok());
+    EXPECT_EQ(graphs->last_cascade_groups(), groups[step]) << "step " << step;
+    if (step == 0) {
+      std::vector<float> replay;
+      ASSERT_TRUE(graphs->forward(batch, replay).is_ok());
+      EXPECT_LT(compare_rows(replay, lg).rel_rms, 1e-6);
+    }
+    ASSERT_TRUE(eager->forward(batch, le).is_ok());
+    EXPECT_EQ(eager->last_cascade_groups(), groups[step]) << "step " << step;
+    ASSERT_EQ(lg.size(), le.size());
+    for (size_t i = 0; i < batch.seqs.size(); ++i) {
+      std::span<const float> g(lg.data() + i * vocab, vocab), e(le.data() + i * vocab, vocab);
+      EXPECT_LT(compare_rows(g, e).rel_rms, 1e-2) << "step " << step << " seq " << i;
+      if (margin(e) > kClearMargin) {
+        EXPECT_EQ(argmax(g), argmax(e)) << "step " << step << " seq " << i;
+        ++ids_checked;
+      }
+    }
+    for (size_t k = 0; k < steps[step].size(); ++k) {
+      Seq& s = seqs[steps[step][k]];
+      s.computed = int32_t(s.tokens.size());
+      s.tokens.push_back(argmax(std::span<const float>(le.data() + k * vocab, vocab)));
+    }
+  }
+  // Bucket 8 with groups, bucket 2 without.
+  EXPECT_EQ(graphs->num_captured_graphs(), 2);
+  EXPECT_GE(ids_checked, 5);  // of 25 rows: the check is not vacuous
+}
+
 }  // namespace
 }  // namespace kvtier::model::cuda
 #endif  // KVTIER_HAVE_CUDA

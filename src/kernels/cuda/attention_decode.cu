@@ -54,6 +54,7 @@ __global__ void __launch_bounds__(kThreads)
   const int tok_lane = lane / L;  // which token of a load group this lane reads
   const int dchunk = lane % L;    // which 8 dims of it
   const int ctx = m.context_len[seq];
+  const int start = m.start_pos ? min(m.start_pos[seq], ctx) : 0;
   const int row = m.token_row[seq];
   const int32_t* bt = m.block_ids + (ctx > 0 ? m.block_table_offset[seq] : 0);
   const float scale_log2 = a.scale * 1.4426950408889634f;
@@ -77,9 +78,9 @@ __global__ void __launch_bounds__(kThreads)
     for (int j = 0; j < 8; ++j) acc[g][j] = 0.f;
   }
 
-  const int n_parts = (ctx + Shape::kPartTokens - 1) / Shape::kPartTokens;
+  const int n_parts = (ctx - start + Shape::kPartTokens - 1) / Shape::kPartTokens;
   for (int p = split; p < n_parts; p += num_splits) {
-    const int tok0 = p * Shape::kPartTokens + warp * Shape::kChunkTokens;
+    const int tok0 = start + p * Shape::kPartTokens + warp * Shape::kChunkTokens;
     uint4 kr[kUnroll], vr[kUnroll];
     int pos[kUnroll];
 #pragma unroll
@@ -176,7 +177,7 @@ __global__ void __launch_bounds__(kThreads)
       }
     }
     const int head = kv_head * G + g;
-    if (num_splits == 1) {
+    if (num_splits == 1 && !m.partials_only) {
       const float v = total_sum > 0.f ? total / total_sum : 0.f;
       a.out[(int64_t(row) * a.num_heads + head) * D + d] = __float2bfloat16(v);
     } else {
@@ -277,9 +278,12 @@ KernelStatus decode_attention(cudaStream_t stream, const AttentionArgs& args,
     return kernel_arg_error("decode_attention: ", args.num_heads, " heads are not a multiple of ",
                             args.kv.num_kv_heads, " kv heads");
   const int splits = std::max(meta.num_splits, 1);
+  // With partials only the caller merges, so even one split leaves its partial in the workspace.
   const size_t need =
-      decode_workspace_bytes(meta.num_seqs, args.num_heads, args.kv.head_dim, splits);
-  if (workspace_bytes < need)
+      meta.partials_only
+          ? size_t(meta.num_seqs) * args.num_heads * splits * (args.kv.head_dim + 2) * sizeof(float)
+          : decode_workspace_bytes(meta.num_seqs, args.num_heads, args.kv.head_dim, splits);
+  if (workspace_bytes < need || (need > 0 && workspace == nullptr))
     return kernel_arg_error("decode_attention: workspace of ", workspace_bytes, " bytes, ", need,
                             " needed");
   float* part_acc = static_cast<float*>(workspace);
@@ -303,7 +307,7 @@ KernelStatus decode_attention(cudaStream_t stream, const AttentionArgs& args,
                                 " is not supported (16, 32, 64, 128)");
     }
   }();
-  if (!st.ok() || splits == 1) return st;
+  if (!st.ok() || splits == 1 || meta.partials_only) return st;
   const dim3 grid(args.num_heads, m.num_seqs);
   return kernel_cuda_status(
       launch_kernel(decode_reduce_kernel, grid, dim3(args.kv.head_dim), 0, stream,

@@ -3,6 +3,11 @@
 // of them. Key/value tiles of 64 positions are gathered from the paged pool with cp.async into
 // swizzled shared memory, double-buffered so the next tile loads while this one is computed (or
 // with 3-4 buffers, several tiles ahead).
+//
+// A short chunk over a long cached context has too few (tile, head) pairs to fill the device, so
+// the keys can also be split over gridDim.z thread blocks (flash-decoding): each writes its rows'
+// unnormalised output and (max, sum) in fp32 to the workspace and a second kernel merges them.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cuda/attention.h"
@@ -49,7 +54,8 @@ __device__ __forceinline__ int swz(int r, int c) {
 // buffer the next load overwrites (the one tile t - 1 used).
 template <int D, int kMT, int kBN, int kStages>
 __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>::kBlocksPerSm)
-    prefill_attention_kernel(AttentionArgs a, PrefillAttentionMeta m) {
+    prefill_attention_kernel(AttentionArgs a, PrefillAttentionMeta m, float* part_acc,
+                             float* part_ml) {
   static_assert(kStages >= 2);
   using Shape = PrefillShape<kMT>;
   constexpr int kThreads = Shape::kThreads;
@@ -75,6 +81,20 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
   const int kv_end = start_pos + q_row0 + rows_here;  // keys this tile needs: [0, kv_end)
   const int n_tiles = (kv_end + kBN - 1) / kBN;
   const int64_t q_stride = int64_t(a.num_heads) * D;
+  // This block's key tiles [t_begin, t_end). Splits start only at tiles whose first key every
+  // row of the block sees (keys up to the first row's position), so each non-empty split's
+  // first tile gives every row a finite running max; the split holding the last of those tiles
+  // also takes the causal tail. Splits past them are empty and report (max -inf, sum 0).
+  const int split = blockIdx.z, num_splits = gridDim.z;
+  int t_begin = 0, t_end = n_tiles;
+  if (num_splits > 1) {
+    const int n_start = (start_pos + q_row0) / kBN + 1;
+    const int per = (n_start + num_splits - 1) / num_splits;
+    t_begin = min(split * per, n_start);
+    t_end = min(t_begin + per, n_start);
+    if (t_end == n_start && t_begin < n_start) t_end = n_tiles;
+  }
+  const int my_tiles = t_end - t_begin;
 
   for (int i = tid; i < kBM * kChunks; i += kThreads) {
     const int r = i / kChunks, c = i % kChunks;
@@ -99,14 +119,15 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
       cp_async_16(smem_addr(v_dst + swz<kChunks>(r, c)), a.kv.v + off, valid);
     }
   };
-  load_kv(0, 0);
+  // Tile indices below count from t_begin; load_kv takes the absolute one.
+  if (my_tiles > 0) load_kv(t_begin, 0);
   cp_async_commit();
   if constexpr (kStages > 2) {
     // Group s holds tile s (group 0 also Q); empty groups past the last tile keep the count
     // uniform for cp_async_wait below.
 #pragma unroll
     for (int st = 1; st < kStages - 1; ++st) {
-      if (st < n_tiles) load_kv(st, st);
+      if (st < my_tiles) load_kv(t_begin + st, st);
       cp_async_commit();
     }
   }
@@ -130,10 +151,10 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
     row_sum[mt][0] = row_sum[mt][1] = 0.f;
   }
 
-  for (int t = 0; t < n_tiles; ++t) {
+  for (int t = 0; t < my_tiles; ++t) {
     if constexpr (kStages == 2) {
-      if (t + 1 < n_tiles) {
-        load_kv(t + 1, (t + 1) & 1);
+      if (t + 1 < my_tiles) {
+        load_kv(t_begin + t + 1, (t + 1) & 1);
         cp_async_commit();
         cp_async_wait<1>();
       } else {
@@ -145,7 +166,7 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
       cp_async_wait<kStages - 2>();
       __syncthreads();
       const int ahead = t + kStages - 1;
-      if (ahead < n_tiles) load_kv(ahead, ahead % kStages);
+      if (ahead < my_tiles) load_kv(t_begin + ahead, ahead % kStages);
       cp_async_commit();
     }
     const int buf = t % kStages;
@@ -158,9 +179,10 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
         }
       }
     }
-    const int key0 = t * kBN;
-    // Tiles wholly after this warp's last row are masked out for it: skip the math.
-    if (key0 <= warp_pos_last) {
+    const int key0 = (t_begin + t) * kBN;
+    // Tiles wholly after this warp's last row are masked out for it, and a warp whose rows are
+    // all past the chunk's end (a short chunk) writes nothing: skip the math.
+    if (key0 <= warp_pos_last && row_base < rows_here) {
       const uint4* k_s = sK + buf * kBN * kChunks;
       const uint4* v_s = sV + buf * kBN * kChunks;
       float s[kMT][kBN / 8][4];
@@ -209,8 +231,8 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
           }
         }
       }
-      // Online softmax: tile 0 always holds key 0, which every row sees, so row_max is finite
-      // from then on and exp2 of a masked score is exactly 0.
+      // Online softmax: the block's first tile holds a key every row sees (key 0 without
+      // splits), so row_max is finite from then on and exp2 of a masked score is exactly 0.
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt) {
 #pragma unroll
@@ -266,6 +288,8 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
     // With two buffers, everyone is done with buffer t & 1 before the next tile refills it.
     if constexpr (kStages == 2) __syncthreads();
   }
+  // An empty split committed Q's copy without waiting for it.
+  if (my_tiles == 0) cp_async_wait<0>();
 
 #pragma unroll
   for (int mt = 0; mt < kMT; ++mt) {
@@ -274,8 +298,22 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
       float l = row_sum[mt][h];
       l += __shfl_xor_sync(0xffffffffu, l, 1);
       l += __shfl_xor_sync(0xffffffffu, l, 2);
-      const float inv = 1.f / l;
       const int r = row_base + mt * 16 + g + 8 * h;
+      if (num_splits > 1) {
+        if (r < rows_here) {
+          // Partial row (split, tile, head, r): see prefill_reduce_kernel.
+          const int64_t part =
+              ((int64_t(split) * gridDim.y + blockIdx.y) * a.num_heads + head) * kBM + r;
+          float* dst = part_acc + part * D + 2 * t4;
+#pragma unroll
+          for (int nt = 0; nt < D / 8; ++nt)
+            *reinterpret_cast<float2*>(dst + nt * 8) =
+                make_float2(o[mt][nt][2 * h], o[mt][nt][2 * h + 1]);
+          if (t4 == 0) *reinterpret_cast<float2*>(part_ml + 2 * part) = make_float2(row_max[mt][h], l);
+        }
+        continue;
+      }
+      const float inv = 1.f / l;
       if (r < rows_here) {
         bf16* dst = a.out + (q_off + q_row0 + r) * q_stride + head * D + 2 * t4;
 #pragma unroll
@@ -288,37 +326,74 @@ __global__ void __launch_bounds__(PrefillShape<kMT>::kThreads, PrefillShape<kMT>
   }
 }
 
+// Merges the splits of each (tile, head) row: one thread per output element. Maxima are in the
+// kernel's log2 units; an empty split's (-inf, 0) weighs exactly 0.
+__global__ void prefill_reduce_kernel(AttentionArgs a, PrefillAttentionMeta m,
+                                      const float* __restrict__ part_acc,
+                                      const float* __restrict__ part_ml, int num_splits) {
+  const int head = blockIdx.x, tile_index = blockIdx.y, D = a.kv.head_dim;
+  const int2 tile = m.tiles[tile_index];
+  const int seq = tile.x, q_row0 = tile.y;
+  const int rows_here = min(kBM, m.q_len[seq] - q_row0);
+  const int64_t first = (int64_t(tile_index) * a.num_heads + head) * kBM;
+  const int64_t split_stride = int64_t(gridDim.y) * a.num_heads * kBM;
+  const int64_t q_stride = int64_t(a.num_heads) * D;
+  bf16* out = a.out + (m.q_offset[seq] + q_row0) * q_stride + head * D;
+  for (int i = threadIdx.x; i < rows_here * D; i += blockDim.x) {
+    const int r = i / D, d = i % D;
+    float m_all = -INFINITY;
+    for (int s = 0; s < num_splits; ++s)
+      m_all = fmaxf(m_all, part_ml[2 * (s * split_stride + first + r)]);
+    float total = 0.f, total_sum = 0.f;
+    for (int s = 0; s < num_splits; ++s) {
+      const int64_t part = s * split_stride + first + r;
+      const float sum = part_ml[2 * part + 1];
+      if (sum > 0.f) {
+        const float e = exp2f(part_ml[2 * part] - m_all);
+        total += e * part_acc[part * D + d];
+        total_sum += e * sum;
+      }
+    }
+    out[r * q_stride + d] = __float2bfloat16(total / total_sum);
+  }
+}
+
 template <int D, int kMT, int kBN, int kStages = 2>
-KernelStatus launch(cudaStream_t stream, const AttentionArgs& args,
-                    const PrefillAttentionMeta& meta) {
+KernelStatus launch(cudaStream_t stream, const AttentionArgs& args, const PrefillAttentionMeta& meta,
+                    int num_splits, float* part_acc, float* part_ml) {
   constexpr size_t smem = prefill_smem_bytes<D, kBN, kStages>();
   static const cudaError_t attr_err =
       cudaFuncSetAttribute(prefill_attention_kernel<D, kMT, kBN, kStages>,
                            cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
   if (attr_err != cudaSuccess)
     return kernel_cuda_status(attr_err, "prefill_attention shared memory");
-  dim3 grid(args.num_heads, meta.num_tiles);
+  dim3 grid(args.num_heads, meta.num_tiles, num_splits);
   prefill_attention_kernel<D, kMT, kBN, kStages>
-      <<<grid, PrefillShape<kMT>::kThreads, smem, stream>>>(args, meta);
-  return kernel_launch_status("prefill_attention");
+      <<<grid, PrefillShape<kMT>::kThreads, smem, stream>>>(args, meta, part_acc, part_ml);
+  KernelStatus st = kernel_launch_status("prefill_attention");
+  if (!st.ok() || num_splits == 1) return st;
+  prefill_reduce_kernel<<<dim3(args.num_heads, meta.num_tiles), 128, 0, stream>>>(
+      args, meta, part_acc, part_ml, num_splits);
+  return kernel_launch_status("prefill_attention reduce");
 }
 
 template <int D>
 KernelStatus launch_variant(cudaStream_t stream, const AttentionArgs& args,
-                            const PrefillAttentionMeta& meta, PrefillKernel kernel) {
+                            const PrefillAttentionMeta& meta, PrefillKernel kernel, int splits,
+                            float* part_acc, float* part_ml) {
   switch (kernel) {
     case PrefillKernel::kRows32Keys64:
-      return launch<D, 2, 64>(stream, args, meta);
+      return launch<D, 2, 64>(stream, args, meta, splits, part_acc, part_ml);
     case PrefillKernel::kRows32Keys32:
-      return launch<D, 2, 32>(stream, args, meta);
+      return launch<D, 2, 32>(stream, args, meta, splits, part_acc, part_ml);
     case PrefillKernel::kRows32Keys32Stages3:
-      return launch<D, 2, 32, 3>(stream, args, meta);
+      return launch<D, 2, 32, 3>(stream, args, meta, splits, part_acc, part_ml);
     case PrefillKernel::kRows32Keys32Stages4:
-      return launch<D, 2, 32, 4>(stream, args, meta);
+      return launch<D, 2, 32, 4>(stream, args, meta, splits, part_acc, part_ml);
     case PrefillKernel::kRows16Keys64:
       break;
   }
-  return launch<D, 1, 64>(stream, args, meta);
+  return launch<D, 1, 64>(stream, args, meta, splits, part_acc, part_ml);
 }
 
 }  // namespace
@@ -339,8 +414,30 @@ const char* prefill_kernel_name(PrefillKernel k) {
   return "?";
 }
 
+size_t prefill_workspace_bytes(int32_t num_tiles, int32_t num_heads, int32_t head_dim,
+                               int32_t num_splits) {
+  if (num_splits <= 1) return 0;
+  return size_t(num_splits) * num_tiles * num_heads * kBM * (head_dim + 2) * sizeof(float);
+}
+
+// Splits are asked for only while num_tiles * num_heads < num_sms, so the grid stays below
+// 2 * num_sms + num_tiles * num_heads < 3 * num_sms thread blocks.
+size_t prefill_max_workspace_bytes(int32_t num_sms, int32_t head_dim) {
+  return size_t(3) * std::max(num_sms, 1) * kBM * (head_dim + 2) * sizeof(float);
+}
+
+int32_t prefill_num_splits(int32_t num_tiles, int32_t num_heads, int32_t max_context,
+                           int32_t num_sms) {
+  const int64_t blocks = int64_t(std::max(num_tiles, 1)) * std::max(num_heads, 1);
+  if (blocks >= num_sms) return 1;
+  const int64_t want = (2 * int64_t(num_sms) + blocks - 1) / blocks;  // about one full wave
+  const int64_t by_keys = max_context / kPrefillMinSplitKeys;
+  return int32_t(std::clamp<int64_t>(std::min(want, by_keys), 1, kPrefillMaxSplits));
+}
+
 KernelStatus prefill_attention(cudaStream_t stream, const AttentionArgs& args,
-                               const PrefillAttentionMeta& meta, PrefillKernel kernel) {
+                               const PrefillAttentionMeta& meta, PrefillKernel kernel,
+                               void* workspace, size_t workspace_bytes) {
   if (meta.num_tiles <= 0) return kernel_ok();
   if (meta.num_tiles > 65535)
     return kernel_arg_error("prefill_attention: ", meta.num_tiles,
@@ -348,15 +445,28 @@ KernelStatus prefill_attention(cudaStream_t stream, const AttentionArgs& args,
   if (args.kv.num_kv_heads <= 0 || args.num_heads % args.kv.num_kv_heads != 0)
     return kernel_arg_error("prefill_attention: ", args.num_heads, " heads are not a multiple of ",
                             args.kv.num_kv_heads, " kv heads");
+  const int splits = std::max(meta.num_splits, 1);
+  if (splits > kPrefillMaxSplits)
+    return kernel_arg_error("prefill_attention: ", splits, " splits exceed the limit ",
+                            kPrefillMaxSplits);
+  const size_t need =
+      prefill_workspace_bytes(meta.num_tiles, args.num_heads, args.kv.head_dim, splits);
+  if (workspace_bytes < need || (need > 0 && workspace == nullptr))
+    return kernel_arg_error("prefill_attention: workspace of ", workspace_bytes, " bytes, ", need,
+                            " needed for ", splits, " splits");
+  float* part_acc = static_cast<float*>(workspace);
+  float* part_ml = need > 0 ? part_acc + size_t(splits) * meta.num_tiles * args.num_heads * kBM *
+                                             args.kv.head_dim
+                            : nullptr;
   switch (args.kv.head_dim) {
     case 16:
-      return launch_variant<16>(stream, args, meta, kernel);
+      return launch_variant<16>(stream, args, meta, kernel, splits, part_acc, part_ml);
     case 32:
-      return launch_variant<32>(stream, args, meta, kernel);
+      return launch_variant<32>(stream, args, meta, kernel, splits, part_acc, part_ml);
     case 64:
-      return launch_variant<64>(stream, args, meta, kernel);
+      return launch_variant<64>(stream, args, meta, kernel, splits, part_acc, part_ml);
     case 128:
-      return launch_variant<128>(stream, args, meta, kernel);
+      return launch_variant<128>(stream, args, meta, kernel, splits, part_acc, part_ml);
     default:
       return kernel_arg_error("prefill_attention: head_dim ", args.kv.head_dim,
                               " is not supported (16, 32, 64, 128)");

@@ -130,9 +130,28 @@ Expected<std::unique_ptr<CudaModelRunner>> CudaModelRunner::finish(
   KVTIER_RETURN_IF_ERROR(alloc<bf16>(a.final_rows, s * h, "final hidden rows"));
   KVTIER_RETURN_IF_ERROR(alloc<float>(a.logits, s * size_t(c.vocab_size), "logits"));
   KVTIER_RETURN_IF_ERROR(alloc<int32_t>(a.greedy_ids, s, "greedy ids"));
+  // Split prefill and split decode attention share one workspace: they run one after the other
+  // on the stream, and the decode kernel waits for the prefill reduce before writing.
   KVTIER_RETURN_IF_ERROR(alloc<uint8_t>(
-      a.decode_ws, kc::decode_workspace_bytes(cap.max_seqs, c.num_attention_heads, c.head_dim, 32),
-      "decode attention workspace"));
+      a.decode_ws,
+      std::max(kc::decode_workspace_bytes(cap.max_seqs, c.num_attention_heads, c.head_dim, 32),
+               kc::prefill_max_workspace_bytes(r->num_sms_, c.head_dim)),
+      "attention workspace"));
+  r->cascade_supported_ = kc::cascade_attention_supported(c.num_attention_heads,
+                                                          c.num_key_value_heads, c.head_dim);
+  if (r->cascade_supported_) {
+    r->cascade_sections_ = CascadeSections::layout(cap.max_seqs);
+    KVTIER_ASSIGN_OR_RETURN(r->cascade_host_,
+                            kc::PinnedBuffer::allocate(r->cascade_sections_.total * 4,
+                                                       "cascade metadata (host)"));
+    KVTIER_RETURN_IF_ERROR(
+        alloc<int32_t>(r->cascade_dev_, r->cascade_sections_.total, "cascade metadata"));
+    KVTIER_RETURN_IF_ERROR(alloc<uint8_t>(
+        r->cascade_ws_,
+        kc::cascade_prefix_workspace_bytes(cascade_max_parts(cap.max_seqs), c.num_attention_heads,
+                                           c.head_dim),
+        "cascade attention workspace"));
+  }
   std::vector<float> inv_freq(d / 2);
   kc::rope_inv_freq(c.rope_theta, c.head_dim, inv_freq.data());
   KVTIER_RETURN_IF_ERROR(alloc<float>(a.inv_freq, inv_freq.size(), "rope frequencies"));
@@ -253,7 +272,10 @@ Status CudaModelRunner::enqueue_layer(int32_t l, const StepPlan& plan) {
     m.block_ids = meta + sections_.block_ids;
     m.tiles = reinterpret_cast<const int2*>(meta + sections_.tiles);
     m.num_tiles = plan.num_tiles;
-    KVTIER_KERNEL_RETURN_IF_ERROR(kc::prefill_attention(stream_, attn, m, tuning_.prefill_kernel));
+    m.num_splits = kc::prefill_num_splits(plan.num_tiles, c.num_attention_heads,
+                                          plan.max_prefill_context, num_sms_);
+    KVTIER_KERNEL_RETURN_IF_ERROR(kc::prefill_attention(stream_, attn, m, tuning_.prefill_kernel,
+                                                        a.decode_ws.get(), a.decode_ws.bytes()));
   }
   if (plan.num_decode > 0) {
     kc::DecodeAttentionMeta m;
@@ -263,8 +285,29 @@ Status CudaModelRunner::enqueue_layer(int32_t l, const StepPlan& plan) {
     m.block_ids = meta + sections_.block_ids;
     m.num_seqs = plan.num_decode;
     m.num_splits = kc::decode_num_splits(plan.num_decode, c.num_key_value_heads, num_sms_);
-    KVTIER_KERNEL_RETURN_IF_ERROR(
-        kc::decode_attention(stream_, attn, m, a.decode_ws.get(), a.decode_ws.bytes()));
+    if (plan.num_cascade_groups > 0) {
+      const int32_t* cm_base = cascade_dev_.get<int32_t>();
+      const CascadeSections& cs = cascade_sections_;
+      kc::CascadeAttentionMeta cm;
+      cm.header = cm_base + cs.header;
+      cm.member_begin = cm_base + cs.member_begin;
+      cm.work_begin = cm_base + cs.work_begin;
+      cm.shared_len = cm_base + cs.shared_len;
+      cm.chunk_len = cm_base + cs.chunk_len;
+      cm.part_begin = cm_base + cs.part_begin;
+      cm.members = cm_base + cs.members;
+      cm.seq_group = cm_base + cs.seq_group;
+      cm.seq_local = cm_base + cs.seq_local;
+      cm.seq_start = cm_base + cs.seq_start;
+      cm.work_slots = cascade_work_slots(num_sms_, c.num_key_value_heads);
+      cm.max_parts = cascade_max_parts(cap_.max_seqs);
+      KVTIER_KERNEL_RETURN_IF_ERROR(kc::cascade_decode_attention(
+          stream_, attn, m, cm, a.decode_ws.get(), a.decode_ws.bytes(), cascade_ws_.get(),
+          cascade_ws_.bytes()));
+    } else {
+      KVTIER_KERNEL_RETURN_IF_ERROR(
+          kc::decode_attention(stream_, attn, m, a.decode_ws.get(), a.decode_ws.bytes()));
+    }
   }
   KVTIER_RETURN_IF_ERROR(gemm_->run(stream_, a.attn.get<bf16>(), w.o_proj, a.proj.get(),
                                     kc::OutType::kBF16, t, h, q_dim));
@@ -305,17 +348,46 @@ Status CudaModelRunner::enqueue_step(const StepPlan& plan) {
                     kc::OutType::kF32, plan.num_logit_rows, c.vocab_size, c.hidden_size);
 }
 
+Status CudaModelRunner::plan_cascade(const ForwardBatch& piece, StepPlan& plan) {
+  plan.num_cascade_groups = 0;
+  last_cascade_groups_ = 0;
+  if (!tuning_.cascade_attention || !cascade_supported_ || plan.num_decode < 2) return Status::ok();
+  CascadeGeometry geometry;
+  geometry.num_kv_heads = config_.num_key_value_heads;
+  geometry.q_per_kv = config_.num_attention_heads / config_.num_key_value_heads;
+  geometry.work_slots = cascade_work_slots(num_sms_, config_.num_key_value_heads);
+  CascadeOptions options;
+  options.min_shared_tokens = tuning_.cascade_min_shared_tokens;
+  options.min_saved_tokens = tuning_.cascade_min_saved_tokens;
+  CascadePlan cascade;
+  auto* packed = cascade_host_.get<int32_t>();
+  KVTIER_RETURN_IF_ERROR(build_cascade_plan(piece, layout_.block_size, plan.num_decode,
+                                            cap_.max_seqs, options, geometry, packed, cascade));
+  if (cascade.num_groups == 0) return Status::ok();
+  // Like the step metadata: the previous step has finished, the SMs pull the copy.
+  KVTIER_KERNEL_RETURN_IF_ERROR(kc::copy_words(stream_, reinterpret_cast<const uint32_t*>(packed),
+                                               cascade_dev_.get<uint32_t>(),
+                                               int64_t(cascade_sections_.total)));
+  plan.num_cascade_groups = last_cascade_groups_ = cascade.num_groups;
+  return Status::ok();
+}
+
 Status CudaModelRunner::run_piece(const ForwardBatch& piece, bool use_graph, StepPlan& plan) {
   const int32_t bucket = use_graph ? graph_bucket(int32_t(piece.seqs.size())) : 0;
   auto* packed = meta_host_.get<int32_t>();
   KVTIER_RETURN_IF_ERROR(build_step_plan(piece, cap_, layout_.block_size, bucket, packed, plan));
   // The previous step finished (every run ends with a synchronisation), so the pinned buffer is
-  // free to rewrite and the copy below sees the new contents.
-  KVTIER_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(meta_dev_.get(), packed,
-                                              plan.used_elems(sections_) * sizeof(int32_t),
-                                              cudaMemcpyHostToDevice, stream_));
+  // free to rewrite and the copy below sees the new contents. The SMs pull it: a copy engine
+  // could hold it behind a KV-tier load of many megabytes.
+  KVTIER_KERNEL_RETURN_IF_ERROR(kc::copy_words(stream_, reinterpret_cast<const uint32_t*>(packed),
+                                               meta_dev_.get<uint32_t>(),
+                                               plan.used_elems(sections_)));
+  KVTIER_RETURN_IF_ERROR(plan_cascade(piece, plan));
   if (bucket == 0) return enqueue_step(plan);
-  if (auto it = graphs_.find(bucket); it != graphs_.end())
+  // Steps with and without cascade groups launch different kernels: one graph each. The
+  // groups themselves are data in cascade_dev_.
+  const int32_t graph_key = 2 * bucket + (plan.num_cascade_groups > 0 ? 1 : 0);
+  if (auto it = graphs_.find(graph_key); it != graphs_.end())
     return kc::cuda_status(cudaGraphLaunch(it->second, stream_), "cudaGraphLaunch");
   // First step of this size: run it eagerly (which also settles the GEMM plans), then capture
   // the same launches for the next steps of this size.
@@ -330,7 +402,7 @@ Status CudaModelRunner::run_piece(const ForwardBatch& piece, bool use_graph, Ste
   const cudaError_t inst_err = cudaGraphInstantiate(&exec, graph, 0);
   cudaGraphDestroy(graph);
   KVTIER_RETURN_IF_ERROR(kc::cuda_status(inst_err, "cudaGraphInstantiate"));
-  graphs_.emplace(bucket, exec);
+  graphs_.emplace(graph_key, exec);
   return Status::ok();
 }
 

@@ -15,6 +15,7 @@
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/gemm.h"
+#include "model/cuda/cascade_plan.h"
 #include "model/cuda/cuda_weights.h"
 #include "model/cuda/step_plan.h"
 #include "model/model_runner.h"
@@ -35,6 +36,14 @@ class CudaModelRunner final : public ModelRunner {
     // dependent launches the separate SiLU kernel costs less than the fused GEMV loses in
     // bandwidth (docs/performance.md).
     bool fuse_gate_up_silu = false;
+    // Decode sequences sharing a prefix read its KV once per step for all of them (cascade
+    // attention) where the shape is supported and a group is worth it: its members share at
+    // least cascade_min_shared_tokens and save at least cascade_min_saved_tokens key reads
+    // ((members - 1) x shared; CascadeOptions). Off by default until its tests have passed on
+    // a GPU (docs/gpu.md).
+    bool cascade_attention = true;
+    int32_t cascade_min_shared_tokens = CascadeOptions{}.min_shared_tokens;
+    int32_t cascade_min_saved_tokens = CascadeOptions{}.min_saved_tokens;
   };
 
   static Expected<std::unique_ptr<CudaModelRunner>> create(const RunnerOptions& options,
@@ -66,6 +75,8 @@ class CudaModelRunner final : public ModelRunner {
 
   size_t weight_bytes() const { return weights_.bytes(); }
   int32_t num_captured_graphs() const { return int32_t(graphs_.size()); }
+  // Cascade groups of the last device step (0: plain decode attention).
+  int32_t last_cascade_groups() const { return last_cascade_groups_; }
   // Largest decode batch replayed through a CUDA graph (0: graphs off).
   int32_t max_graph_batch() const;
 
@@ -78,6 +89,8 @@ class CudaModelRunner final : public ModelRunner {
   Status run(const ForwardBatch& batch, Output out, std::vector<float>* logits,
              std::vector<int32_t>* ids);
   Status run_piece(const ForwardBatch& piece, bool use_graph, StepPlan& plan);
+  // Groups the piece's decodes and uploads the groups when cascade attention pays.
+  Status plan_cascade(const ForwardBatch& piece, StepPlan& plan);
   Status enqueue_step(const StepPlan& plan);
   Status enqueue_layer(int32_t layer, const StepPlan& plan);
   int32_t graph_bucket(int32_t num_seqs) const;
@@ -103,6 +116,13 @@ class CudaModelRunner final : public ModelRunner {
   StepSections sections_;
   kernels::cuda::PinnedBuffer meta_host_;
   kernels::cuda::DeviceBuffer meta_dev_;
+  // Cascade groups, the same way (copied only on steps that use them), and the prefix pass's
+  // partials. Allocated when the model's shape is supported.
+  bool cascade_supported_ = false;
+  CascadeSections cascade_sections_;
+  kernels::cuda::PinnedBuffer cascade_host_;
+  kernels::cuda::DeviceBuffer cascade_dev_, cascade_ws_;
+  int32_t last_cascade_groups_ = 0;
 
   // Activations for cap_.max_tokens tokens.
   struct Activations {
@@ -117,7 +137,8 @@ class CudaModelRunner final : public ModelRunner {
   kernels::cuda::PinnedBuffer sample_params_host_, sample_results_host_;
   kernels::cuda::DeviceBuffer sample_params_dev_, sample_results_dev_;
 
-  // Decode graphs by padded batch size, captured on first use.
+  // Decode graphs by padded batch size (times two, plus one with cascade attention), captured
+  // on first use.
   std::map<int32_t, cudaGraphExec_t> graphs_;
 };
 

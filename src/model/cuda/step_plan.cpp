@@ -95,6 +95,7 @@ Status build_step_plan(const ForwardBatch& batch, const StepCapacity& cap, int32
       packed[sec.pre_qlen + p] = q_len;
       packed[sec.pre_ctx + p] = context;
       packed[sec.pre_bto + p] = bto;
+      plan.max_prefill_context = std::max(plan.max_prefill_context, context);
       for (int32_t r = 0; r < q_len; r += kPrefillTileRows)
         tiles.push_back({p, r, s.start_pos + std::min(q_len, r + kPrefillTileRows)});
     }

@@ -38,6 +38,9 @@ struct StepPlan {
   int32_t num_decode = 0;
   int32_t num_prefill = 0;
   int32_t num_tiles = 0;
+  int32_t max_prefill_context = 0;  // longest context among the prefill sequences
+  // Set by the runner when cascade attention (cascade_plan.h) serves the decodes: its groups.
+  int32_t num_cascade_groups = 0;
   int32_t num_block_ids = 0;
   // int32 elements of the packed array to copy to the device.
   size_t used_elems(const StepSections& s) const { return s.block_ids + size_t(num_block_ids); }
