@@ -10,13 +10,14 @@
 
 namespace kvtier::kernels::cuda {
 
-class DeviceBuffer {
+// One owning handle, parameterised by how its memory is allocated and freed.
+template <typename Memory>
+class CudaBuffer {
  public:
-  DeviceBuffer() = default;
-  ~DeviceBuffer() { reset(); }
-  DeviceBuffer(DeviceBuffer&& o) noexcept
-      : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(o.bytes_) {}
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+  CudaBuffer() = default;
+  ~CudaBuffer() { reset(); }
+  CudaBuffer(CudaBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(o.bytes_) {}
+  CudaBuffer& operator=(CudaBuffer&& o) noexcept {
     if (this != &o) {
       reset();
       ptr_ = std::exchange(o.ptr_, nullptr);
@@ -24,25 +25,24 @@ class DeviceBuffer {
     }
     return *this;
   }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  CudaBuffer(const CudaBuffer&) = delete;
+  CudaBuffer& operator=(const CudaBuffer&) = delete;
 
-  static Expected<DeviceBuffer> allocate(size_t bytes, const char* what) {
-    DeviceBuffer b;
+  static Expected<CudaBuffer> allocate(size_t bytes, const char* what) {
+    CudaBuffer b;
     if (bytes == 0) return b;
-    cudaError_t err = cudaMalloc(&b.ptr_, bytes);
+    cudaError_t err = Memory::allocate(&b.ptr_, bytes);
     if (err != cudaSuccess) {
       cudaGetLastError();
-      return make_error(ErrorCode::kResourceExhausted,
-                        "cannot allocate {} bytes of device memory for {}: {}", bytes, what,
-                        cudaGetErrorString(err));
+      return make_error(ErrorCode::kResourceExhausted, "cannot allocate {} bytes of {} for {}: {}",
+                        bytes, Memory::kName, what, cudaGetErrorString(err));
     }
     b.bytes_ = bytes;
     return b;
   }
 
   void reset() {
-    if (ptr_) cudaFree(ptr_);
+    if (ptr_) Memory::release(ptr_);
     ptr_ = nullptr;
     bytes_ = 0;
   }
@@ -57,51 +57,21 @@ class DeviceBuffer {
   size_t bytes_ = 0;
 };
 
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  ~PinnedBuffer() { reset(); }
-  PinnedBuffer(PinnedBuffer&& o) noexcept
-      : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(o.bytes_) {}
-  PinnedBuffer& operator=(PinnedBuffer&& o) noexcept {
-    if (this != &o) {
-      reset();
-      ptr_ = std::exchange(o.ptr_, nullptr);
-      bytes_ = o.bytes_;
-    }
-    return *this;
-  }
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-
-  static Expected<PinnedBuffer> allocate(size_t bytes, const char* what) {
-    PinnedBuffer b;
-    if (bytes == 0) return b;
-    cudaError_t err = cudaHostAlloc(&b.ptr_, bytes, cudaHostAllocDefault);
-    if (err != cudaSuccess) {
-      cudaGetLastError();
-      return make_error(ErrorCode::kResourceExhausted,
-                        "cannot allocate {} bytes of pinned host memory for {}: {}", bytes, what,
-                        cudaGetErrorString(err));
-    }
-    b.bytes_ = bytes;
-    return b;
-  }
-
-  void reset() {
-    if (ptr_) cudaFreeHost(ptr_);
-    ptr_ = nullptr;
-    bytes_ = 0;
-  }
-  template <typename T = void>
-  T* get() const {
-    return static_cast<T*>(ptr_);
-  }
-  size_t bytes() const { return bytes_; }
-
- private:
-  void* ptr_ = nullptr;
-  size_t bytes_ = 0;
+struct DeviceMemory {
+  static constexpr const char* kName = "device memory";
+  static cudaError_t allocate(void** ptr, size_t bytes) { return cudaMalloc(ptr, bytes); }
+  static void release(void* ptr) { cudaFree(ptr); }
 };
+
+struct PinnedHostMemory {
+  static constexpr const char* kName = "pinned host memory";
+  static cudaError_t allocate(void** ptr, size_t bytes) {
+    return cudaHostAlloc(ptr, bytes, cudaHostAllocDefault);
+  }
+  static void release(void* ptr) { cudaFreeHost(ptr); }
+};
+
+using DeviceBuffer = CudaBuffer<DeviceMemory>;
+using PinnedBuffer = CudaBuffer<PinnedHostMemory>;
 
 }  // namespace kvtier::kernels::cuda
