@@ -206,6 +206,24 @@ asio::awaitable<RelayResult> relay(beast::tcp_stream& client, beast::tcp_stream&
   res.keep_alive(keep_alive);
   res.set("x-gateway-destination-endpoint", ep.id);
 
+  // The endpoint's connection goes back to the pool as soon as its response is fully read, before
+  // the last bytes reach the client: a client that sends its next request the moment it has the
+  // response must find the connection pooled, not open another.
+  bool upstream_released = false;
+  auto release_upstream = [&] {
+    if (upstream_released || !upstream_keep_alive || !parser.is_done() ||
+        upstream_buffer.size() != 0 || watch->client_gone) {
+      return;
+    }
+    upstream_released = true;
+    watch->upstream = nullptr;
+    error_code ignored;
+    tcp::socket socket = upstream.release_socket();
+    const int fd = socket.release(ignored);
+    if (!ignored) g.upstream_pool->release(ep.index, fd);
+  };
+  release_upstream();  // a response without a body
+
   http::response_serializer<http::buffer_body> serializer{res};
   client.expires_after(g.options.client_timeout);
   co_await http::async_write_header(client, serializer, kUseEc(ec));
@@ -234,6 +252,7 @@ asio::awaitable<RelayResult> relay(beast::tcp_stream& client, beast::tcp_stream&
       res.body().size = got;
       res.body().data = got ? buf.data() : nullptr;
       res.body().more = !parser.is_done();
+      release_upstream();
     } else {
       res.body().data = nullptr;
       res.body().size = 0;
@@ -246,12 +265,6 @@ asio::awaitable<RelayResult> relay(beast::tcp_stream& client, beast::tcp_stream&
   }
   g.metrics->request_done(int64_t(ep.index), status);
   g.metrics->observe_duration(seconds_since(arrived));
-  if (upstream_keep_alive && parser.is_done() && upstream_buffer.size() == 0 &&
-      !watch->client_gone) {
-    tcp::socket socket = upstream.release_socket();
-    const int fd = socket.release(ec);
-    if (!ec) g.upstream_pool->release(ep.index, fd);
-  }
   co_return RelayResult{keep_alive, false};
 }
 
