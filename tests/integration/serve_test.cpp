@@ -1,5 +1,6 @@
 // The real `kvtier serve` on the tiny model, over raw HTTP: the endpoints end to end, the seed's
-// command lines, a client that vanishes mid-stream, and SIGTERM under load.
+// command lines, the CPU tier under a capped GPU pool, a client that vanishes mid-stream, and
+// SIGTERM under load.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -183,6 +184,95 @@ TEST_F(ServeTest, SeedCommandLinesStartAServer) {
     serve.signal(SIGTERM);
     EXPECT_EQ(serve.wait_exit(60s), 0) << serve.log();
   }
+}
+
+// The value of the first sample of `name` whose labels contain `label` (e.g. a="b"), or -1.
+double labeled_metric(const std::string& text, const std::string& name, const std::string& label) {
+  size_t at = 0;
+  while ((at = text.find(name + "{", at)) != std::string::npos) {
+    const size_t end = text.find('\n', at);
+    const std::string line = text.substr(at, end - at);
+    if ((at == 0 || text[at - 1] == '\n') && line.find(label) != std::string::npos)
+      return std::stod(line.substr(line.rfind(' ') + 1));
+    at += name.size();
+  }
+  return -1;
+}
+
+// A GPU pool too small to keep three long prompts, with and without a CPU tier whose blocks hold
+// four GPU blocks each (`block_size` 64): the tier serves the evicted prefix back, through the
+// server and its metrics, and every greedy completion is the same as without the tier.
+TEST_F(ServeTest, CpuTierOfLargerBlocksServesEvictedPrefixesWithIdenticalOutputs) {
+  const std::string offload =
+      R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both",)"
+      R"("kv_connector_extra_config":{"num_cpu_blocks":64,"block_size":64}})";
+  auto prompt = [](int seed) {
+    json ids = json::array();
+    for (int i = 0; i < 256; ++i) ids.push_back(10 + (seed * 7919 + i * 131) % 2000);
+    return ids;
+  };
+  // P1, P2, P3 (which push most of P1 out of the 40 GPU blocks), then P1 and P2 again.
+  const std::vector<int> order = {1, 2, 3, 1, 2};
+  struct Arm {
+    std::vector<std::string> texts;
+    std::vector<int> cached;
+    std::string metrics;
+  };
+  auto run_arm = [&](bool with_tier) {
+    Arm arm;
+    std::vector<std::string> flags = {"--num-gpu-blocks-override", "40", "--max-model-len",
+                                      "512", "--block-size", "16", "--enable-prompt-tokens-details"};
+    if (with_tier) {
+      flags.push_back("--kv-transfer-config");
+      flags.push_back(offload);
+    }
+    ServeProcess serve(model_, flags);
+    EXPECT_TRUE(serve.ready()) << serve.log();
+    if (!serve.ready()) return arm;
+    HttpTestClient c(serve.port(), 120s);
+    for (int p : order) {
+      json body = {{"prompt", prompt(p)}, {"max_tokens", 8}, {"temperature", 0},
+                   {"ignore_eos", true}};
+      auto r = c.request("POST", "/v1/completions", body.dump());
+      EXPECT_EQ(r.status, 200) << r.body;
+      if (r.status != 200) return arm;
+      json out = json::parse(r.body);
+      arm.texts.push_back(out["choices"][0]["text"].get<std::string>());
+      // As vLLM: no details when nothing was cached.
+      const json& details = out["usage"]["prompt_tokens_details"];
+      arm.cached.push_back(details.is_null() ? 0 : details["cached_tokens"].get<int>());
+    }
+    // Counters are published at the end of the step after the last output: poll for them.
+    for (int i = 0; i < 500; ++i) {
+      arm.metrics = c.request("GET", "/metrics").body;
+      if (metric(arm.metrics, "vllm:num_requests_running") == 0 &&
+          metric(arm.metrics, "vllm:prompt_tokens_total") >= 5 * 256)
+        break;
+      std::this_thread::sleep_for(10ms);
+    }
+    serve.signal(SIGTERM);
+    EXPECT_EQ(serve.wait_exit(60s), 0) << serve.log();
+    return arm;
+  };
+  const Arm plain = run_arm(false);
+  const Arm tiered = run_arm(true);
+  ASSERT_EQ(plain.texts.size(), order.size());
+  ASSERT_EQ(tiered.texts.size(), order.size());
+  EXPECT_EQ(tiered.texts, plain.texts);
+  // P1's repeat: part of it is gone from the GPU pool, the tier returns the rest, so the whole
+  // prompt but its last token (computed again for its logits) is cached.
+  EXPECT_LT(plain.cached[3], 255) << "P1 was not evicted: the test no longer tests the tier";
+  EXPECT_EQ(tiered.cached[3], 255);
+  const std::string hits = "vllm:external_prefix_cache_hits_total";
+  EXPECT_GE(metric(tiered.metrics, hits), 64) << tiered.metrics;
+  EXPECT_EQ(metric(plain.metrics, hits), 0);
+  EXPECT_GT(labeled_metric(tiered.metrics, "vllm:kv_offload_total_bytes_total",
+                           "transfer_type=\"CPU_to_GPU\""),
+            0)
+      << tiered.metrics;
+  EXPECT_GT(labeled_metric(tiered.metrics, "vllm:kv_offload_total_bytes_total",
+                           "transfer_type=\"GPU_to_CPU\""),
+            0);
 }
 
 TEST_F(ServeTest, ClientThatVanishesMidStreamFreesItsBlocks) {
