@@ -20,7 +20,12 @@ int main(int argc, char** argv) {
   using namespace kvtier::cli;
   CLI::App app{"kvtier: an LLM serving stack with a tiered (GPU, CPU) KV cache"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "kvtier 0.1.0");
+  // The backends this build has: scripts (make demo) pick the device from them.
+#ifdef KVTIER_HAVE_CUDA
+  app.set_version_flag("--version", "kvtier 0.1.0 (backends: cpu cuda)");
+#else
+  app.set_version_flag("--version", "kvtier 0.1.0 (backends: cpu)");
+#endif
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 

@@ -344,6 +344,9 @@ TEST_F(ServeTest, SigtermDuringLoadFinishesEveryAcceptedRequest) {
 
 TEST_F(ServeTest, HelpAndBadFlags) {
   int code = -1;
+  std::string version = run_command(std::string(KVTIER_BIN) + " --version", &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(version.rfind("kvtier 0.1.0 (backends: cpu", 0), 0u) << version;
   std::string help = run_command(std::string(KVTIER_BIN) + " serve --help", &code);
   EXPECT_EQ(code, 0);
   EXPECT_NE(help.find("--max-num-seqs"), std::string::npos) << help;
