@@ -77,22 +77,26 @@ Expected<LevelResult> read_level(const Json& b, const std::string& where, size_t
     r.level = static_cast<double>(index + 1);
   }
   Reader m(b, where);
-  KVTIER_ASSIGN_OR_RETURN(r.requests_per_second,
-                          m.number({"metrics", "requests_per_second", "successful", "mean"}));
-  KVTIER_ASSIGN_OR_RETURN(r.output_tokens_per_second,
-                          m.number({"metrics", "output_tokens_per_second", "total", "mean"}));
-  KVTIER_ASSIGN_OR_RETURN(r.latency_mean_s,
-                          m.number({"metrics", "request_latency", "successful", "mean"}));
-  KVTIER_ASSIGN_OR_RETURN(r.latency_median_s,
-                          m.number({"metrics", "request_latency", "successful", "median"}));
-  KVTIER_ASSIGN_OR_RETURN(r.ttft_mean_ms,
-                          m.number({"metrics", "time_to_first_token_ms", "successful", "mean"}));
-  KVTIER_ASSIGN_OR_RETURN(r.ttft_median_ms,
-                          m.number({"metrics", "time_to_first_token_ms", "successful", "median"}));
-  KVTIER_ASSIGN_OR_RETURN(r.itl_mean_ms,
-                          m.number({"metrics", "inter_token_latency_ms", "successful", "mean"}));
-  KVTIER_ASSIGN_OR_RETURN(r.itl_median_ms,
-                          m.number({"metrics", "inter_token_latency_ms", "successful", "median"}));
+  // (field, metrics.NAME.GROUP.STAT): every one must be in the file.
+  struct Field {
+    double LevelResult::*out;
+    const char* name;
+    const char* group;
+    const char* stat;
+  };
+  static constexpr Field kFields[] = {
+      {&LevelResult::requests_per_second, "requests_per_second", "successful", "mean"},
+      {&LevelResult::output_tokens_per_second, "output_tokens_per_second", "total", "mean"},
+      {&LevelResult::latency_mean_s, "request_latency", "successful", "mean"},
+      {&LevelResult::latency_median_s, "request_latency", "successful", "median"},
+      {&LevelResult::ttft_mean_ms, "time_to_first_token_ms", "successful", "mean"},
+      {&LevelResult::ttft_median_ms, "time_to_first_token_ms", "successful", "median"},
+      {&LevelResult::itl_mean_ms, "inter_token_latency_ms", "successful", "mean"},
+      {&LevelResult::itl_median_ms, "inter_token_latency_ms", "successful", "median"},
+  };
+  for (const Field& f : kFields) {
+    KVTIER_ASSIGN_OR_RETURN(r.*f.out, m.number({"metrics", f.name, f.group, f.stat}));
+  }
   auto total = [&](const char* status, int64_t& out) {
     if (auto t = m.number({"metrics", "request_totals", status})) out = static_cast<int64_t>(*t);
   };
