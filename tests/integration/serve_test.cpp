@@ -275,6 +275,90 @@ TEST_F(ServeTest, CpuTierOfLargerBlocksServesEvictedPrefixesWithIdenticalOutputs
             0);
 }
 
+// The concatenated "text" of every `data:` event of a streamed completion.
+std::string streamed_text(const std::string& body) {
+  std::string text;
+  size_t at = 0;
+  while ((at = body.find("data: {", at)) != std::string::npos) {
+    const size_t end = body.find("\n\n", at);
+    json event = json::parse(body.substr(at + 6, end - at - 6));
+    for (const json& choice : event["choices"]) text += choice.value("text", "");
+    at = end;
+  }
+  return text;
+}
+
+// Many streaming clients over three shared prefixes on a GPU pool too small for them, with the
+// CPU tier (4 GPU blocks per CPU block), a third of the clients hanging up mid-stream: the server
+// ends with nothing running, waiting or held, every store landed, and the clients that stayed got
+// the same text as from a server with room for everything and no tier.
+TEST_F(ServeTest, TierUnderPressureAndDisconnectsLeaksNothingAndChangesNoOutput) {
+  const std::string offload =
+      R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both",)"
+      R"("kv_connector_extra_config":{"num_cpu_blocks":64,"block_size":64}})";
+  constexpr int kClients = 24;
+  auto body = [](int i) {
+    json ids = json::array();
+    for (int t = 0; t < 192; ++t) ids.push_back(20 + ((i % 3) * 7919 + t * 131) % 3000);
+    for (int t = 0; t < 16; ++t) ids.push_back(40 + (i * 613 + t * 97) % 3000);
+    return json({{"prompt", ids}, {"max_tokens", 24}, {"temperature", 0}, {"ignore_eos", true},
+                 {"stream", true}})
+        .dump();
+  };
+  std::vector<std::string> got(kClients);
+  {
+    ServeProcess serve(model_, {"--num-gpu-blocks-override", "48", "--max-model-len", "512",
+                                "--max-num-seqs", "8", "--kv-transfer-config", offload});
+    ASSERT_TRUE(serve.ready()) << serve.log();
+    std::vector<std::thread> clients;
+    for (int i = 0; i < kClients; ++i) {
+      clients.emplace_back([&, i] {
+        HttpTestClient c(serve.port(), 120s);
+        if (i % 3 == 0) {
+          // Hangs up once the first text arrives (or at once, for every sixth).
+          c.send_request("POST", "/v1/completions", body(i));
+          if (i % 6 == 0) c.read_until("\"text\":\"");
+          c.close();
+          return;
+        }
+        auto r = c.request("POST", "/v1/completions", body(i));
+        if (r.status == 200) got[size_t(i)] = streamed_text(r.body);
+      });
+    }
+    for (auto& t : clients) t.join();
+    HttpTestClient m(serve.port(), 120s);
+    std::string metrics;
+    bool settled = false;
+    for (int i = 0; i < 1000 && !settled; ++i) {
+      metrics = m.request("GET", "/metrics").body;
+      settled = metric(metrics, "vllm:num_requests_running") == 0 &&
+                metric(metrics, "vllm:num_requests_waiting") == 0 &&
+                metric(metrics, "vllm:kv_cache_usage_perc") == 0;
+      if (!settled) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_TRUE(settled) << metrics;
+    EXPECT_GT(labeled_metric(metrics, "vllm:kv_offload_total_bytes_total",
+                             "transfer_type=\"GPU_to_CPU\""),
+              0)
+        << metrics;
+    serve.signal(SIGTERM);
+    EXPECT_EQ(serve.wait_exit(60s), 0) << serve.log();
+  }
+  ServeProcess roomy(model_, {"--max-model-len", "512"});
+  ASSERT_TRUE(roomy.ready()) << roomy.log();
+  HttpTestClient c(roomy.port(), 120s);
+  int compared = 0;
+  for (int i = 0; i < kClients; ++i) {
+    if (i % 3 == 0) continue;
+    auto r = c.request("POST", "/v1/completions", body(i));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_FALSE(got[size_t(i)].empty()) << "client " << i << " got no text";
+    EXPECT_EQ(got[size_t(i)], streamed_text(r.body)) << "client " << i;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 16);
+}
+
 TEST_F(ServeTest, ClientThatVanishesMidStreamFreesItsBlocks) {
   ServeProcess serve(model_);
   ASSERT_TRUE(serve.ready()) << serve.log();
