@@ -53,6 +53,10 @@ class ServeTest : public ::testing::Test {
         << "kvtier make-model --preset tiny failed; see "
         << (model_.parent_path() / "make-model.log");
   }
+  // Eight streaming requests, SIGTERM once all are accepted: every one finishes, the server
+  // exits 0.
+  void sigterm_during_load(const std::vector<std::string>& flags);
+
   std::filesystem::path model_;
 };
 
@@ -393,8 +397,25 @@ TEST_F(ServeTest, ClientThatVanishesMidStreamFreesItsBlocks) {
 }
 
 TEST_F(ServeTest, SigtermDuringLoadFinishesEveryAcceptedRequest) {
-  // Fewer sequences than requests, so some wait in the queue when the signal arrives.
-  ServeProcess serve(model_, {"--max-num-seqs", "3", "--shutdown-timeout", "120"});
+  // Fewer sequences than requests, so some wait in the queue when the signal arrives; once
+  // without the CPU tier and once with it on a small GPU pool (stores in flight at the signal).
+  const std::string offload =
+      R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both",)"
+      R"("kv_connector_extra_config":{"num_cpu_blocks":64}})";
+  for (bool tier : {false, true}) {
+    SCOPED_TRACE(tier ? "with the CPU tier" : "without the CPU tier");
+    std::vector<std::string> flags = {"--max-num-seqs", "3", "--shutdown-timeout", "120"};
+    if (tier) {
+      for (const char* f : {"--num-gpu-blocks-override", "24", "--kv-transfer-config"})
+        flags.push_back(f);
+      flags.push_back(offload);
+    }
+    sigterm_during_load(flags);
+  }
+}
+
+void ServeTest::sigterm_during_load(const std::vector<std::string>& flags) {
+  ServeProcess serve(model_, flags);
   ASSERT_TRUE(serve.ready()) << serve.log();
   constexpr int kRequests = 8;
   std::atomic<int> accepted{0};
