@@ -30,6 +30,7 @@
 #include "engine/offline.h"
 #include "model/checkpoint_writer.h"
 #include "model/presets.h"
+#include "timed_connector.h"
 
 namespace kvtier::engine {
 namespace {
@@ -95,10 +96,19 @@ std::string offload_json(const Options& o) {
       extra);
 }
 
-Expected<std::unique_ptr<Engine>> make_engine(EngineConfig config, bool offload, const Options& o) {
+// Not started: run_batch() drives it. With the tier, `timed` (when given) gets the wrapper that
+// times the engine thread's calls into it.
+Expected<std::unique_ptr<Engine>> make_engine(EngineConfig config, bool offload, const Options& o,
+                                              bench::TimedConnector** timed = nullptr) {
   if (offload) config.kv_transfer_config = offload_json(o);
   KVTIER_ASSIGN_OR_RETURN(EngineParts parts, Engine::load_parts(config));
-  return Engine::create(config, std::move(parts));  // not started: generate() drives it
+  if (parts.connector) {
+    auto wrapped = bench::TimedConnector::wrap(std::move(parts.connector));
+    if (!wrapped) return internal_error("the offload connector is not a ChainConnector");
+    if (timed) *timed = wrapped.get();
+    parts.connector = std::move(wrapped);
+  }
+  return Engine::create(config, std::move(parts));
 }
 
 // Random token ids from the middle of the vocabulary: distinct seeds give prompts sharing no block.
@@ -142,6 +152,7 @@ Stats stats_of(const std::vector<double>& v) {
 
 struct Run {
   double seconds = 0, cpu_seconds = 0, tier_cpu_seconds = 0;
+  double in_tier_seconds = 0;  // the engine thread inside the tier's calls
   double drain_seconds = 0;  // after the last request finished, until the tier was idle too
   int64_t output_tokens = 0;
 };
@@ -149,13 +160,15 @@ struct Run {
 // Submits every prompt and drives the engine until it is idle. `seconds` ends when the last
 // request finishes (what clients see); stores still in flight then are waited for but not
 // counted, as a server never waits for them.
-Expected<Run> run_batch(Engine& engine, std::vector<OfflinePrompt> prompts) {
+Expected<Run> run_batch(Engine& engine, std::vector<OfflinePrompt> prompts,
+                        const bench::TimedConnector* timed = nullptr) {
   static int64_t batch = 0;
   ++batch;
   Run run;
   Status failed;
   double last_finish = 0;
   const double t0 = now_s(), c0 = cpu_s(), w0 = thread_cpu_s("kv-offload");
+  const double in0 = timed ? timed->seconds() : 0.0;
   for (size_t i = 0; i < prompts.size(); ++i) {
     GenerationRequest r;
     r.request_id = fmt::format("b{}-{}", batch, i);
@@ -176,6 +189,7 @@ Expected<Run> run_batch(Engine& engine, std::vector<OfflinePrompt> prompts) {
   run.cpu_seconds = cpu_s() - c0;
   // Both engines' workers count; the one without a tier has none.
   run.tier_cpu_seconds = thread_cpu_s("kv-offload") - w0;
+  run.in_tier_seconds = timed ? timed->seconds() - in0 : 0.0;
   return run;
 }
 
@@ -188,9 +202,9 @@ Status throughput(const fs::path& model_dir, const Options& o) {
       "| concurrency | offload off, out tok/s | offload on, out tok/s "
       "| on / off per pair: mean ± SE, median (min-max) "
       "| CPU s per run off / on (on / off per pair: mean ± SE) "
-      "| tier copy threads, CPU s per run | blocks stored "
-      "| stores landing after the last finish, ms |\n"
-      "|---|---|---|---|---|---|---|---|\n");
+      "| tier copy threads, CPU s per run | engine thread in the tier, ms per run (% of run) "
+      "| blocks stored | stores landing after the last finish, ms |\n"
+      "|---|---|---|---|---|---|---|---|---|\n");
   std::string created;  // printed after the table
   for (int32_t n : o.concurrency) {
     EngineConfig config;
@@ -204,11 +218,12 @@ Status throughput(const fs::path& model_dir, const Options& o) {
     const double c0 = now_s();
     KVTIER_ASSIGN_OR_RETURN(auto off, make_engine(config, false, o));
     const double c1 = now_s();
-    KVTIER_ASSIGN_OR_RETURN(auto on, make_engine(config, !o.control, o));
+    bench::TimedConnector* timed = nullptr;
+    KVTIER_ASSIGN_OR_RETURN(auto on, make_engine(config, !o.control, o, &timed));
     const double c2 = now_s();
     created = fmt::format("{}engine creation at concurrency {}: off {:.2f} s, on {:.2f} s\n",
                           created, n, c1 - c0, c2 - c1);
-    std::vector<double> tps[2], cpu[2], tier_cpu, drain, ratio, cpu_ratio;
+    std::vector<double> tps[2], cpu[2], tier_cpu, in_tier, in_tier_share, drain, ratio, cpu_ratio;
     // Rep 0 warms both engines up (allocator, page faults of the device pool) and is not counted.
     for (int32_t rep = 0; rep <= o.reps; ++rep) {
       std::vector<OfflinePrompt> prompts;
@@ -222,7 +237,7 @@ Status throughput(const fs::path& model_dir, const Options& o) {
       // Alternate which arm runs first, so drift in the box's load hits both alike.
       for (int32_t k = 0; k < 2; ++k) {
         const int arm = (rep + k) % 2;  // 0: off, 1: on
-        KVTIER_ASSIGN_OR_RETURN(Run r, run_batch(arm ? *on : *off, prompts));
+        KVTIER_ASSIGN_OR_RETURN(Run r, run_batch(arm ? *on : *off, prompts, arm ? timed : nullptr));
         rep_tps[arm] = double(r.output_tokens) / r.seconds;
         rep_cpu[arm] = r.cpu_seconds;
         if (rep > 0) {
@@ -230,6 +245,8 @@ Status throughput(const fs::path& model_dir, const Options& o) {
           cpu[arm].push_back(r.cpu_seconds);
           if (arm == 1) {
             tier_cpu.push_back(r.tier_cpu_seconds);
+            in_tier.push_back(r.in_tier_seconds);
+            in_tier_share.push_back(r.in_tier_seconds / (r.seconds + r.drain_seconds));
             drain.push_back(r.drain_seconds);
           }
         }
@@ -245,10 +262,11 @@ Status throughput(const fs::path& model_dir, const Options& o) {
     fmt::print(
         "| {} | {:.1f} ± {:.1f} ({:.1f}-{:.1f}) | {:.1f} ± {:.1f} ({:.1f}-{:.1f}) "
         "| {:.4f} ± {:.4f}, {:.4f} ({:.4f}-{:.4f}) | {:.3f} / {:.3f} ({:.4f} ± {:.4f}) | {:.4f} "
-        "| {} ({:.1f} MiB), CPU hits {} | {:.2f} |\n",
+        "| {:.2f} ({:.2f}%) | {} ({:.1f} MiB), CPU hits {} | {:.2f} |\n",
         n, a.mean, a.stdev, a.min, a.max, b.mean, b.stdev, b.min, b.max, r.mean, r.se, r.median,
         r.min, r.max, stats_of(cpu[0]).mean, stats_of(cpu[1]).mean, stats_of(cpu_ratio).mean,
-        stats_of(cpu_ratio).se, stats_of(tier_cpu).mean,
+        stats_of(cpu_ratio).se, stats_of(tier_cpu).mean, stats_of(in_tier).mean * 1e3,
+        100.0 * stats_of(in_tier_share).mean,
         int64_t(st.cpu_cache_usage * double(o.num_cpu_blocks) + 0.5),
         double(stored) / double(1 << 20), st.external_prefix_cache_hits,
         stats_of(drain).mean * 1e3);
