@@ -60,7 +60,10 @@ class RefusingConnector : public kv::KvConnector {
   kv::ConnectorStats stats() const override { return {}; }
 };
 
-enum class Tier { kNone, kRefusing, kCpu };
+// kCpu: a tier larger than everything stored (never evicts); kCpuFull: one of 4,096 blocks, full
+// after ~64 steps at 1,024 requests, so each later store also evicts (the steady state of a tier
+// under sustained load).
+enum class Tier { kNone, kRefusing, kCpu, kCpuFull };
 
 void BM_DecodeStep(benchmark::State& state, Tier tier) {
   const int32_t running = int32_t(state.range(0));
@@ -74,10 +77,12 @@ void BM_DecodeStep(benchmark::State& state, Tier tier) {
   EngineParts parts;
   auto runner = std::make_unique<NullRunner>(running * blocks_per_seq);
   if (tier == Tier::kRefusing) parts.connector = std::make_unique<RefusingConnector>();
-  if (tier == Tier::kCpu) {
+  if (tier == Tier::kCpu || tier == Tier::kCpuFull) {
     kv::OffloadOptions offload;
-    offload.kv_transfer_config = R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both",)"
-                                 R"("kv_connector_extra_config":{"num_cpu_blocks":200000}})";
+    offload.kv_transfer_config = fmt::format(
+        R"({{"kv_connector":"OffloadingConnector","kv_role":"kv_both",)"
+        R"("kv_connector_extra_config":{{"num_cpu_blocks":{}}}}})",
+        tier == Tier::kCpu ? 200000 : 4096);
     auto connector = kv::create_offload_connector(offload, runner->kv_pool());
     if (!connector) {
       state.SkipWithError(connector.status().to_string().c_str());
@@ -132,6 +137,10 @@ BENCHMARK_CAPTURE(BM_DecodeStep, refusing_tier, Tier::kRefusing)
     ->Iterations(kSteps)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_DecodeStep, cpu_tier_no_hits, Tier::kCpu)
+    ->Arg(1024)
+    ->Iterations(kSteps)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_DecodeStep, cpu_tier_full_no_hits, Tier::kCpuFull)
     ->Arg(1024)
     ->Iterations(kSteps)
     ->Unit(benchmark::kMicrosecond);
