@@ -18,35 +18,25 @@ using testing::GatedTransfer;
 using testing::RecordingSink;
 using State = CpuOffloadConnector::BlockState;
 
-// A tier over a fake device pool whose copies happen when the test completes them.
-struct Tier {
+OffloadConfig tier_config(int32_t cpu_blocks, EvictionPolicyKind policy, KvRole role) {
+  OffloadConfig config;
+  config.num_cpu_blocks = cpu_blocks;
+  config.eviction_policy = policy;
+  config.role = role;
+  return config;
+}
+
+// A tier of one GPU block per CPU block.
+struct Tier : testing::GatedTier {
   explicit Tier(int32_t cpu_blocks, EvictionPolicyKind policy = EvictionPolicyKind::kLru,
                 KvRole role = KvRole::kBoth, int32_t device_blocks = 16)
-      : device(device_blocks) {
-    OffloadConfig config;
-    config.num_cpu_blocks = cpu_blocks;
-    config.eviction_policy = policy;
-    config.role = role;
-    auto gated = std::make_unique<GatedTransfer>(device.pool(), cpu_blocks);
-    transfer = gated.get();
-    tier = std::make_unique<CpuOffloadConnector>(config, device.pool(), std::move(gated), &sink);
-  }
+      : GatedTier(tier_config(cpu_blocks, policy, role), device_blocks, cpu_blocks) {}
 
-  // Offers `hash` from device block `block` filled from the hash, and finishes the step.
+  // Offers `hash` from device block `block` filled from the hash.
   void store(uint64_t hash, int32_t block) {
     device.fill(block, hash);
     ASSERT_TRUE(tier->offer_store(hash, block)) << hash;
   }
-  KvConnector::Completed finish_all() {
-    tier->poll();
-    transfer->complete_all();
-    return tier->poll();
-  }
-
-  FakePool device;
-  GatedTransfer* transfer;
-  RecordingSink sink;
-  std::unique_ptr<CpuOffloadConnector> tier;
 };
 
 TEST(OffloadConnector, StoredBlockLoadsBackBitIdenticalThroughTheFactory) {

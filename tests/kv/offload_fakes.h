@@ -11,6 +11,7 @@
 
 #include "kv/events.h"
 #include "kv/offload/clock.h"
+#include "kv/offload/offload_connector.h"
 #include "kv/offload/transfer.h"
 #include "kv/pool.h"
 
@@ -161,6 +162,27 @@ class RecordingSink final : public KvEventSink {
   std::vector<BlockRemovedEvent> removed;
   int cleared = 0;
   int flushes = 0;
+};
+
+// A CPU tier over a fake device pool whose copies happen when the test completes them.
+struct GatedTier {
+  GatedTier(const OffloadConfig& config, int32_t device_blocks, int32_t host_slots)
+      : device(device_blocks) {
+    auto gated = std::make_unique<GatedTransfer>(device.pool(), host_slots);
+    transfer = gated.get();
+    tier = std::make_unique<CpuOffloadConnector>(config, device.pool(), std::move(gated), &sink);
+  }
+  // Submits the step's stores, lands every copy, and reports what finished.
+  KvConnector::Completed finish_all() {
+    tier->poll();
+    transfer->complete_all();
+    return tier->poll();
+  }
+
+  FakePool device;
+  GatedTransfer* transfer = nullptr;
+  RecordingSink sink;
+  std::unique_ptr<CpuOffloadConnector> tier;
 };
 
 }  // namespace kvtier::kv::testing

@@ -32,16 +32,17 @@ struct Sequence {
   std::vector<int32_t> table;
 };
 
+OffloadConfig group_config(int32_t cpu_blocks, int32_t k) {
+  OffloadConfig config;
+  config.num_cpu_blocks = cpu_blocks;
+  config.block_size = 16 * k;
+  return config;
+}
+
 // A tier of `cpu_blocks` CPU blocks of k GPU blocks over a gated transfer.
-struct GroupTier {
-  GroupTier(int32_t cpu_blocks, int32_t k, int32_t device_blocks = 64) : device(device_blocks) {
-    OffloadConfig config;
-    config.num_cpu_blocks = cpu_blocks;
-    config.block_size = 16 * k;
-    auto gated = std::make_unique<GatedTransfer>(device.pool(), cpu_blocks * k);
-    transfer = gated.get();
-    tier = std::make_unique<CpuOffloadConnector>(config, device.pool(), std::move(gated), &sink);
-  }
+struct GroupTier : testing::GatedTier {
+  GroupTier(int32_t cpu_blocks, int32_t k, int32_t device_blocks = 64)
+      : GatedTier(group_config(cpu_blocks, k), device_blocks, cpu_blocks * k) {}
   // Fills the sequence's device blocks from their hashes and offers every block in order.
   int32_t offer_all(const Sequence& s) {
     int32_t queued = 0;
@@ -51,16 +52,6 @@ struct GroupTier {
     }
     return queued;
   }
-  KvConnector::Completed finish_all() {
-    tier->poll();
-    transfer->complete_all();
-    return tier->poll();
-  }
-
-  FakePool device;
-  GatedTransfer* transfer;
-  RecordingSink sink;
-  std::unique_ptr<CpuOffloadConnector> tier;
 };
 
 TEST(OffloadGroups, StoresWholeGroupsAndLoadsThemBackBitIdenticalThroughTheFactory) {
