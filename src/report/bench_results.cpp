@@ -103,6 +103,17 @@ Expected<LevelResult> read_level(const Json& b, const std::string& where, size_t
   total("successful", r.successful);
   total("incomplete", r.incomplete);
   total("errored", r.errored);
+  // Percentiles and times are optional: older files and hand-made ones may lack them.
+  auto optional = [&](std::initializer_list<const char*> path, double& out) {
+    if (auto v = m.number(path)) out = *v;
+  };
+  optional({"metrics", "request_latency", "successful", "percentiles", "p99"}, r.latency_p99_s);
+  optional({"metrics", "time_to_first_token_ms", "successful", "percentiles", "p99"},
+           r.ttft_p99_ms);
+  optional({"metrics", "inter_token_latency_ms", "successful", "percentiles", "p99"},
+           r.itl_p99_ms);
+  optional({"start_time"}, r.start_time);
+  optional({"end_time"}, r.end_time);
   return r;
 }
 
@@ -120,6 +131,9 @@ Expected<BenchResults> from_json(const Json& root, const std::string& name) {
                             read_level(list[i], fmt::format("{}: benchmarks[{}]", name, i), i));
     results.levels.push_back(level);
   }
+  std::vector<std::pair<std::string, double>> levels;
+  for (const auto& l : results.levels) levels.emplace_back(l.strategy, l.level);
+  results.identity = read_run_identity(root, levels);
   return results;
 }
 

@@ -1,11 +1,15 @@
 #pragma once
-// The comparison as Markdown: the seed report's summary and per-level tables.
+// The report as Markdown: warnings, the verdict, the seed report's summary and per-level tables
+// (mean ± SE over repeats), the tier counters, swept flags and the Test Configuration.
 #include <string>
 
-#include "report/comparison.h"
+#include "report/report_model.h"
 
 namespace kvtier::report {
 
-std::string render_markdown(const Comparison& c);
+std::string render_markdown(const Report& r);
+
+// " (gain)", " (loss)", " (within noise)" or "" (single run, unknown): a change in words.
+const char* effect_words(Effect e);
 
 }  // namespace kvtier::report

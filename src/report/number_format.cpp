@@ -18,23 +18,41 @@ double rounded(double v, int decimals) {
 
 std::string format_value(double v, int decimals) {
   if (!std::isfinite(v)) return "n/a";
-  std::string s = fmt::format("{:.{}f}", rounded(std::fabs(v), decimals), decimals);
-  const size_t dot = s.find('.');
-  for (int i = static_cast<int>(dot == std::string::npos ? s.size() : dot) - 3; i > 0; i -= 3) {
-    s.insert(static_cast<size_t>(i), ",");
+  const std::string digits = fmt::format("{:.{}f}", rounded(std::fabs(v), decimals), decimals);
+  const size_t dot = digits.find('.');
+  const size_t whole = dot == std::string::npos ? digits.size() : dot;
+  std::string s = rounded(v, decimals) < 0 ? "-" : "";
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && i < whole && (whole - i) % 3 == 0) s.push_back(',');
+    s.push_back(digits[i]);
   }
-  return (rounded(v, decimals) < 0 ? "-" : "") + s;
+  return s;
 }
 
 std::string format_difference(double v, int decimals) {
   const double r = rounded(v, decimals);
   if (r == 0.0) return format_value(0.0, decimals);
-  return (r > 0 ? "+" : "") + format_value(r, decimals);
+  std::string s = format_value(r, decimals);
+  if (r > 0) s.insert(s.begin(), '+');
+  return s;
 }
 
 std::string format_percent(std::optional<double> pct) {
   if (!pct || !std::isfinite(*pct)) return "n/a";
   return format_difference(*pct, 1) + "%";
+}
+
+}  // namespace kvtier::report
+
+#include "report/estimate.h"
+
+namespace kvtier::report {
+
+std::string format_estimate(const Estimate& e, int decimals) {
+  if (!e.has_value()) return "n/a";
+  std::string s = format_value(e.mean, decimals);
+  if (e.has_bound()) s += " ± " + format_value(e.se, decimals);
+  return s;
 }
 
 }  // namespace kvtier::report

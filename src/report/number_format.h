@@ -11,3 +11,9 @@ std::string format_difference(double v, int decimals);
 std::string format_percent(std::optional<double> pct);  // nullopt -> "n/a"
 
 }  // namespace kvtier::report
+
+namespace kvtier::report {
+struct Estimate;
+// "1,921.3 ± 12.4" over repeats, "1,921.3" for one run, "n/a" without a value.
+std::string format_estimate(const Estimate& e, int decimals);
+}  // namespace kvtier::report

@@ -19,21 +19,26 @@ Status write_text(const std::filesystem::path& path, const std::string& text) {
 
 }  // namespace
 
-Expected<Comparison> compare_files(const std::filesystem::path& baseline,
-                                   const std::filesystem::path& candidate,
-                                   const std::string& baseline_name,
-                                   const std::string& candidate_name) {
-  KVTIER_ASSIGN_OR_RETURN(auto base, load_bench_results(baseline));
-  KVTIER_ASSIGN_OR_RETURN(auto cand, load_bench_results(candidate));
-  return compare(base, cand, baseline_name, candidate_name);
+Expected<Report> report_from_folder(const std::filesystem::path& dir,
+                                    const ReportOptions& options) {
+  KVTIER_ASSIGN_OR_RETURN(Report r, read_eval_folder(dir));
+  KVTIER_RETURN_IF_ERROR(build_report(r, options));
+  return r;
 }
 
-Status write_report_files(const Comparison& c, const std::filesystem::path& dir) {
+Expected<Report> report_from_files(const std::vector<FileArm>& arms,
+                                   const ReportOptions& options) {
+  KVTIER_ASSIGN_OR_RETURN(Report r, read_bench_files(arms));
+  KVTIER_RETURN_IF_ERROR(build_report(r, options));
+  return r;
+}
+
+Status write_report_files(const Report& r, const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return not_found("--out {}: cannot create the folder: {}", dir.string(), ec.message());
-  KVTIER_RETURN_IF_ERROR(write_text(dir / "report.md", render_markdown(c)));
-  return write_text(dir / "report.html", render_html(c));
+  KVTIER_RETURN_IF_ERROR(write_text(dir / "report.md", render_markdown(r)));
+  return write_text(dir / "report.html", render_html(r));
 }
 
 }  // namespace kvtier::report

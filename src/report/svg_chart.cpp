@@ -10,11 +10,12 @@
 namespace kvtier::report {
 namespace {
 
-constexpr double kWidth = 640, kHeight = 360;
-constexpr double kLeft = 72, kRight = 24, kTop = 60, kBottom = 56;
+constexpr double kWidth = 640, kHeight = 380;
+constexpr double kLeft = 76, kRight = 24, kBottom = 56;
 constexpr double kInset = 24;  // keeps the first and last points off the axes
-constexpr const char* kBaseColor = "#4c78a8";
-constexpr const char* kCandColor = "#f58518";
+constexpr double kLegendRow = 18;
+constexpr const char* kPalette[] = {"#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2",
+                                    "#b279a2", "#eeca3b", "#9d755d", "#bab0ac", "#ff9da6"};
 
 // The smallest 1, 2 or 5 times a power of ten that is >= v.
 double nice_step(double v) {
@@ -26,7 +27,17 @@ double nice_step(double v) {
   return 10 * magnitude;
 }
 
+struct LegendEntry {
+  std::string name;
+  const char* color;
+  bool dashed;
+};
+
 }  // namespace
+
+const char* series_color(size_t i) {
+  return kPalette[i % (sizeof(kPalette) / sizeof(kPalette[0]))];
+}
 
 std::string escape_xml(const std::string& text) {
   std::string out;
@@ -55,83 +66,153 @@ std::string escape_xml(const std::string& text) {
   return out;
 }
 
-std::string render_svg_chart(const MetricTable& t, const std::string& baseline_name,
-                             const std::string& candidate_name, const std::string& level_name) {
-  double top = 0;
-  for (const auto& r : t.rows) top = std::max({top, r.baseline, r.candidate});
-  const double step = nice_step(top > 0 ? top / 5 : 1);
-  const double y_max = std::max(step, std::ceil(top / step) * step);
+std::string render_svg_chart(const Chart& c) {
+  // Legend entries, laid out in rows under the title (about 7 px per character).
+  std::vector<LegendEntry> legend;
+  for (size_t i = 0; i < c.series.size(); ++i) {
+    legend.push_back({c.series[i].name, series_color(i), false});
+  }
+  for (const auto& r : c.references) legend.push_back({r.name, series_color(r.color_of), true});
+  std::vector<std::pair<double, double>> legend_at;  // x, y of each entry
+  double lx = kLeft, ly = 36;
+  for (const auto& e : legend) {
+    const double w = 22 + 7.0 * static_cast<double>(e.name.size()) + 18;
+    if (lx + w > kWidth - kRight && lx > kLeft) {
+      lx = kLeft;
+      ly += kLegendRow;
+    }
+    legend_at.emplace_back(lx, ly);
+    lx += w;
+  }
+  const double top = ly + 20;
+  const double height = std::max(kHeight, top + 220 + kBottom);
+
+  double lo = 0, hi = 0;
+  for (const auto& s : c.series) {
+    for (const auto& p : s.points) {
+      if (!p || !std::isfinite(p->y)) continue;
+      const double e = std::isfinite(p->error) ? p->error : 0;
+      lo = std::min(lo, p->y - e);
+      hi = std::max(hi, p->y + e);
+    }
+  }
+  for (const auto& r : c.references) {
+    if (std::isfinite(r.y)) {
+      lo = std::min(lo, r.y);
+      hi = std::max(hi, r.y);
+    }
+  }
+  const double step = nice_step(hi - lo > 0 ? (hi - lo) / 5 : 1);
+  const double y_min = std::floor(lo / step) * step;
+  const double y_max = std::max(y_min + step, std::ceil(hi / step) * step);
   const double plot_w = kWidth - kLeft - kRight;
-  const double plot_h = kHeight - kTop - kBottom;
-  const size_t n = t.rows.size();
-  // Levels are evenly spaced categories (5, 25, 50, 100, 250 read better than on a linear axis).
+  const double plot_h = height - top - kBottom;
+  const size_t n = c.categories.size();
   auto x_of = [&](size_t i) {
     return n <= 1 ? kLeft + plot_w / 2
                   : kLeft + kInset + (plot_w - 2 * kInset) * static_cast<double>(i) / (n - 1);
   };
-  auto y_of = [&](double v) { return kTop + plot_h * (1.0 - std::max(v, 0.0) / y_max); };
+  auto y_of = [&](double v) {
+    return top + plot_h * (1.0 - (std::clamp(v, y_min, y_max) - y_min) / (y_max - y_min));
+  };
 
   std::string svg = fmt::format(
-      R"(<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {0} {1}" width="{0}" height="{1}" )"
-      R"(role="img" aria-label="{2}" font-family="sans-serif" font-size="12">)"
+      R"(<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {0} {1}" )"
+      R"(width="{0}" height="{1}" role="img" aria-label="{2}" font-family="sans-serif" )"
+      R"(font-size="12">)"
       "\n<title>{2}</title>\n",
-      kWidth, kHeight, escape_xml(t.title));
-  svg += fmt::format(R"(<text x="{}" y="22" font-size="14" font-weight="bold">{}</text>)"
+      kWidth, height, escape_xml(c.title));
+  svg += fmt::format(R"(<text x="{}" y="20" font-size="14" font-weight="bold">{}</text>)"
                      "\n",
-                     kLeft, escape_xml(t.title));
-  for (double v = 0; v <= y_max + step / 2; v += step) {
+                     kLeft, escape_xml(c.title));
+  svg += "<g class=\"grid\">\n";
+  const int tick_decimals = step < 1 ? (step < 0.1 ? 2 : 1) : 0;
+  for (double v = y_min; v <= y_max + step / 2; v += step) {
     const double y = y_of(v);
     svg += fmt::format(
         R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#ddd"/>)"
         R"(<text x="{}" y="{:.1f}" text-anchor="end" dominant-baseline="middle">{}</text>)"
         "\n",
-        kLeft, y, kWidth - kRight, y, kLeft - 6, y, format_value(v, step < 1 ? 2 : 0));
+        kLeft, y, kWidth - kRight, y, kLeft - 6, y, format_value(v, tick_decimals));
   }
-  svg += fmt::format(R"(<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#333"/>)"
+  svg += "</g>\n";
+  svg += fmt::format(R"(<g class="axes"><line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#333"/>)"
                      R"(<line x1="{0}" y1="{2}" x2="{3}" y2="{2}" stroke="#333"/>)"
                      "\n",
-                     kLeft, kTop, kTop + plot_h, kWidth - kRight);
+                     kLeft, top, top + plot_h, kWidth - kRight);
   for (size_t i = 0; i < n; ++i) {
-    svg += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{:g}</text>)"
+    svg += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)"
                        "\n",
-                       x_of(i), kTop + plot_h + 18, t.rows[i].level);
+                       x_of(i), top + plot_h + 18, escape_xml(c.categories[i]));
   }
-  svg += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)"
-                     "\n",
-                     kLeft + plot_w / 2, kHeight - 10, escape_xml(level_name));
+  svg += "</g>\n";
   svg += fmt::format(
-      R"svg(<text x="16" y="{:.1f}" text-anchor="middle" transform="rotate(-90 16 {:.1f})">{}</text>)svg"
+      R"(<text class="axis-label x-label" x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)"
       "\n",
-      kTop + plot_h / 2, kTop + plot_h / 2, escape_xml(t.unit));
-
-  auto series = [&](bool candidate, const char* color, const std::string& name) {
-    std::string points;
-    std::string marks;
-    for (size_t i = 0; i < n; ++i) {
-      const double v = candidate ? t.rows[i].candidate : t.rows[i].baseline;
-      points += fmt::format("{}{:.1f},{:.1f}", i ? " " : "", x_of(i), y_of(v));
-      marks += fmt::format(
-          R"(<circle cx="{:.1f}" cy="{:.1f}" r="4" fill="{}"><title>{} at {:g}: {} {}</title></circle>)"
-          "\n",
-          x_of(i), y_of(v), color, escape_xml(name), t.rows[i].level, format_value(v, t.decimals),
-          escape_xml(t.unit));
-    }
-    return fmt::format(R"(<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>)"
+      kLeft + plot_w / 2, height - 12, escape_xml(c.x_label));
+  svg += fmt::format(
+      R"svg(<text class="axis-label y-label" x="16" y="{0:.1f}" text-anchor="middle" transform="rotate(-90 16 {0:.1f})">{1}</text>)svg"
+      "\n",
+      top + plot_h / 2, escape_xml(c.y_label));
+  if (c.zero_line && y_min < 0 && y_max > 0) {
+    svg += fmt::format(R"(<line class="zero" x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" )"
+                       R"(stroke="#333" stroke-width="1.5"/>)"
                        "\n",
-                       color, points) +
-           marks;
-  };
-  svg += series(false, kBaseColor, baseline_name);
-  svg += series(true, kCandColor, candidate_name);
-  // Legend: one row between the title and the plot.
-  const std::string base_label = baseline_name + " (baseline)";
-  const double second = kLeft + 18 + 7.0 * static_cast<double>(base_label.size()) + 24;
-  svg += fmt::format(
-      R"(<rect x="{0}" y="31" width="12" height="12" fill="{1}"/><text x="{2}" y="41">{3}</text>)"
-      R"(<rect x="{4}" y="31" width="12" height="12" fill="{5}"/><text x="{6}" y="41">{7}</text>)"
-      "\n",
-      kLeft, kBaseColor, kLeft + 18, escape_xml(base_label), second, kCandColor, second + 18,
-      escape_xml(candidate_name));
+                       kLeft, y_of(0), kWidth - kRight, y_of(0));
+  }
+  for (const auto& r : c.references) {
+    if (!std::isfinite(r.y)) continue;
+    svg += fmt::format(
+        R"(<line class="reference" x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="{}" )"
+        R"(stroke-width="1.5" stroke-dasharray="6 4"><title>{}: {}</title></line>)"
+        "\n",
+        kLeft, y_of(r.y), kWidth - kRight, y_of(r.y), series_color(r.color_of),
+        escape_xml(r.name), format_value(r.y, c.decimals));
+  }
+  for (size_t si = 0; si < c.series.size(); ++si) {
+    const auto& s = c.series[si];
+    const char* color = series_color(si);
+    std::string points, marks;
+    for (size_t i = 0; i < s.points.size() && i < n; ++i) {
+      const auto& p = s.points[i];
+      if (!p || !std::isfinite(p->y)) continue;
+      const double x = x_of(i), y = y_of(p->y);
+      points += fmt::format("{}{:.1f},{:.1f}", points.empty() ? "" : " ", x, y);
+      if (p->error > 0 && std::isfinite(p->error)) {
+        const double y0 = y_of(p->y - p->error), y1 = y_of(p->y + p->error);
+        marks += fmt::format(
+            R"(<path class="error-bar" d="M{0:.1f} {1:.1f}V{2:.1f}M{3:.1f} {1:.1f}H{4:.1f})"
+            R"(M{3:.1f} {2:.1f}H{4:.1f}" stroke="{5}" fill="none"/>)"
+            "\n",
+            x, y0, y1, x - 4, x + 4, color);
+      }
+      marks += fmt::format(
+          R"(<circle cx="{:.1f}" cy="{:.1f}" r="4" fill="{}"><title>{}</title></circle>)"
+          "\n",
+          x, y, color, escape_xml(p->label));
+    }
+    svg += fmt::format(R"(<g class="series"><polyline fill="none" stroke="{}" stroke-width="2" )"
+                       R"(points="{}"/>)"
+                       "\n{}</g>\n",
+                       color, points, marks);
+  }
+  svg += "<g class=\"legend\">\n";
+  for (size_t i = 0; i < legend.size(); ++i) {
+    const auto [x, y] = legend_at[i];
+    const auto& e = legend[i];
+    if (e.dashed) {
+      svg += fmt::format(R"(<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="2" )"
+                         R"(stroke-dasharray="4 3"/>)",
+                         x, y - 4, x + 16, y - 4, e.color);
+    } else {
+      svg += fmt::format(R"(<rect x="{}" y="{}" width="12" height="12" fill="{}"/>)", x, y - 10,
+                         e.color);
+    }
+    svg += fmt::format(R"(<text x="{}" y="{}">{}</text>)"
+                       "\n",
+                       x + 20, y, escape_xml(e.name));
+  }
+  svg += "</g>\n";
   return svg + "</svg>\n";
 }
 

@@ -1,0 +1,81 @@
+#include "report/estimate.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace kvtier::report {
+
+bool Estimate::has_value() const {
+  return n > 0 && std::isfinite(mean);
+}
+bool Estimate::has_bound() const {
+  return n >= 2 && std::isfinite(se);
+}
+bool Change::has_value() const {
+  return std::isfinite(percent);
+}
+bool Change::has_bound() const {
+  return has_value() && std::isfinite(se);
+}
+
+Estimate estimate(const std::vector<double>& values) {
+  Estimate e;
+  double sum = 0;
+  for (double v : values) {
+    if (!std::isfinite(v)) continue;
+    sum += v;
+    ++e.n;
+  }
+  if (e.n == 0) return e;
+  e.mean = sum / e.n;
+  if (e.n < 2) return e;
+  double squares = 0;
+  for (double v : values) {
+    if (std::isfinite(v)) squares += (v - e.mean) * (v - e.mean);
+  }
+  e.se = std::sqrt(squares / (e.n - 1)) / std::sqrt(static_cast<double>(e.n));
+  return e;
+}
+
+Change relative_change(const Estimate& base, const Estimate& cand) {
+  Change c;
+  if (!base.has_value() || !cand.has_value() || base.mean == 0) return c;
+  const double r = cand.mean / base.mean;
+  c.percent = 100.0 * (r - 1.0);
+  if (!base.has_bound() || !cand.has_bound()) return c;
+  // r sqrt((se_b / b)^2 + (se_c / c)^2), written so that a candidate mean of 0 is defined.
+  const double from_base = r * base.se / base.mean;
+  const double from_cand = cand.se / base.mean;
+  c.se = 100.0 * std::fabs(std::sqrt(from_base * from_base + from_cand * from_cand));
+  return c;
+}
+
+Effect classify(const Change& c, bool higher_is_better) {
+  if (!c.has_value()) return Effect::kUnknown;
+  if (!c.has_bound()) return Effect::kNoBound;
+  if (std::fabs(c.percent) <= kNoiseStandardErrors * c.se) return Effect::kWithinNoise;
+  return (c.percent > 0) == higher_is_better ? Effect::kGain : Effect::kLoss;
+}
+
+Estimate average(const std::vector<Estimate>& levels) {
+  Estimate out;
+  if (levels.empty()) return out;
+  double sum = 0, var = 0;
+  int min_n = levels.front().n;
+  bool bound = true;
+  for (const auto& e : levels) {
+    if (!e.has_value()) return Estimate{};
+    sum += e.mean;
+    if (e.has_bound())
+      var += e.se * e.se;
+    else
+      bound = false;
+    min_n = std::min(min_n, e.n);
+  }
+  out.mean = sum / static_cast<double>(levels.size());
+  out.n = min_n;
+  if (bound) out.se = std::sqrt(var) / static_cast<double>(levels.size());
+  return out;
+}
+
+}  // namespace kvtier::report

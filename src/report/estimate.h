@@ -1,0 +1,45 @@
+#pragma once
+// Mean +- standard error over repeats, the relative change between two such estimates, and the
+// rule that says whether a change is an effect or noise (docs/report.md, "The verdict rule").
+#include <vector>
+
+#include "report/bench_results.h"
+
+namespace kvtier::report {
+
+struct Estimate {
+  double mean = kMissing;
+  double se = kMissing;  // sd / sqrt(n); kMissing when n < 2 (no noise estimate)
+  int n = 0;             // repeats that had a value
+  bool has_value() const;
+  bool has_bound() const;  // n >= 2
+};
+
+// Non-finite values (a metric a file lacks) are skipped.
+Estimate estimate(const std::vector<double>& values);
+
+// Relative change of the candidate's mean against the baseline's, in percent:
+// r = cand / base, percent = 100 (r - 1), se = 100 r sqrt((se_b / b)^2 + (se_c / c)^2)
+// (independent repeats; see docs/report.md). percent is kMissing when the baseline mean is 0.
+struct Change {
+  double percent = kMissing;
+  double se = kMissing;  // kMissing when either side has fewer than two repeats
+  bool has_value() const;
+  bool has_bound() const;
+};
+Change relative_change(const Estimate& base, const Estimate& cand);
+
+enum class Effect {
+  kUnknown,      // no value on one side, or a baseline of 0
+  kNoBound,      // a single run on either side: no noise estimate, never coloured
+  kWithinNoise,  // |change| <= 2 SE: never coloured
+  kGain,         // beyond 2 SE in the metric's good direction
+  kLoss,         // beyond 2 SE in its bad direction
+};
+inline constexpr double kNoiseStandardErrors = 2.0;
+Effect classify(const Change& c, bool higher_is_better);
+
+// Average of per-level means (the seed's "Avg" columns); SEs combine as sqrt(sum se^2) / L.
+Estimate average(const std::vector<Estimate>& levels);
+
+}  // namespace kvtier::report
