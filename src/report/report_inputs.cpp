@@ -38,11 +38,16 @@ Expected<std::string> string_key(const Json& j, const char* key, const std::stri
   return j[key].get<std::string>();
 }
 
-// Names become folder names: the experiment parser allows [A-Za-z0-9._-]+ only.
+// Names become folder names: the experiment parser allows [A-Za-z0-9._-]+ for models,
+// workloads and configs; a swept arm adds "@<key>=<value>". Nothing may leave cells/.
 Status check_name(const std::string& value, const char* key, const std::string& where) {
   static const std::regex kName("[A-Za-z0-9._-]+");
-  if (!std::regex_match(value, kName) || value == "." || value == "..") {
-    return data_loss("{}: {} \"{}\" is not a folder name ([A-Za-z0-9._-]+)", where, key, value);
+  static const std::regex kArm("[A-Za-z0-9._-]+(@[^/\\\\]+)?");
+  const bool arm = std::string_view(key) == "arm";
+  if (!std::regex_match(value, arm ? kArm : kName) || value == "." || value == "..") {
+    return data_loss("{}: {} \"{}\" is not a folder name ({})", where, key, value,
+                     arm ? "[A-Za-z0-9._-]+, then @<key>=<value> for a swept flag"
+                         : "[A-Za-z0-9._-]+");
   }
   return Status::ok();
 }

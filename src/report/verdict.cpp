@@ -65,6 +65,9 @@ std::string clause(const char* what, const std::vector<size_t>& idx, const Group
     }
     details += ")";
   }
+  if (idx.size() > 1 && idx.size() == g.levels.size()) {
+    return fmt::format("{} at every {}{}", what, word, details);
+  }
   return fmt::format("{} at {} {}{}", what, word, level_set(idx, g.levels), details);
 }
 
