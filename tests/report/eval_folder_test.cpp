@@ -11,115 +11,12 @@
 namespace kvtier::report {
 namespace {
 
-using nlohmann::json;
-using testing::Level;
-using testing::results_file;
+using testing::CellSpec;
 using testing::RunSetup;
-using testing::scaled;
+using testing::standard_cells;
 using testing::TempDir;
 using testing::write_file;
-
-const Level kLow = {5, 5.0, 640, 1.0, 1.0, 65, 64, 7.5, 7.3};
-const Level kHigh = {25, 14.0, 1900, 1.7, 1.7, 105, 100, 12.4, 12.2};
-
-struct CellSpec {
-  std::string arm;
-  int repeat;
-  std::string status = "complete";  // "complete", "failed", "running", "" (no cell.json)
-  double throughput = 1.0;          // factor on both levels
-  json metrics_delta = nullptr;
-  RunSetup setup = {};
-};
-
-json delta(double queries, double gpu_hits, double cpu_hits, double bytes_down, double seconds) {
-  return {{"prompt_tokens", queries},
-          {"generation_tokens", 1000},
-          {"prefix_cache_queries", queries},
-          {"prefix_cache_hits", gpu_hits},
-          {"external_prefix_cache_queries", queries - gpu_hits},
-          {"external_prefix_cache_hits", cpu_hits},
-          {"num_preemptions", 2},
-          {"kv_offload_bytes", {{"GPU_to_CPU", bytes_down}, {"CPU_to_GPU", bytes_down / 2}}},
-          {"kv_offload_seconds", {{"GPU_to_CPU", seconds}, {"CPU_to_GPU", seconds / 2}}}};
-}
-
-// Writes OUT/plan.json, experiment.yaml and each cell's cell.json + benchmarks.json.
-void write_folder(const std::filesystem::path& out, const std::vector<CellSpec>& cells) {
-  json plan = {{"name", "offload-eval"},
-               {"baseline", "no-offload"},
-               {"created_at", "2026-12-07T04:00:00Z"},
-               {"cells", json::array()}};
-  int order = 0;
-  for (const auto& c : cells) {
-    const std::string config = c.arm.substr(0, c.arm.find('@'));
-    json sweep = nullptr;
-    if (c.arm.find('@') != std::string::npos) {
-      const std::string kv = c.arm.substr(c.arm.find('@') + 1);
-      sweep = {{"key", kv.substr(0, kv.find('='))},
-               {"value", std::stoi(kv.substr(kv.find('=') + 1))}};
-    }
-    json entry = {{"id", fmt::format("Qwen3-0.6B/seed/{}/r{}", c.arm, c.repeat)},
-                  {"model", "Qwen3-0.6B"},
-                  {"workload", "seed"},
-                  {"config", config},
-                  {"arm", c.arm},
-                  {"sweep", sweep},
-                  {"repeat", c.repeat},
-                  {"order", order++}};
-    plan["cells"].push_back(entry);
-    if (c.status.empty()) continue;
-    const auto dir = out / "cells" / "Qwen3-0.6B" / "seed" / c.arm / fmt::format("r{}", c.repeat);
-    json cell = entry;
-    cell["status"] = c.status;
-    cell["started_at"] = 1796616000.0 + order * 100;  // 2026-12-07 04:00 UTC onwards
-    cell["finished_at"] = 1796616000.0 + order * 100 + 90;
-    cell["target"] = "http://127.0.0.1:40001";
-    std::vector<std::string> serve = {"kvtier", "serve", "Qwen/Qwen3-0.6B", "--port", "40001"};
-    if (config == "native-offload") {
-      serve.push_back("--kv-transfer-config");
-      serve.push_back(R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both"})");
-    }
-    cell["server_commands"] = json::array({serve});
-    cell["router_command"] = nullptr;
-    cell["bench_command"] = {"kvtier", "bench", "--target", "http://127.0.0.1:40001",
-                             "--rate-type", "concurrent", "--rate", "5,25"};
-    cell["monitor_command"] = nullptr;
-    cell["versions"] = {{"kvtier", "kvtier 0.9.0 (cpu)"}};
-    cell["hardware"] = {{"gpus", json::array({{{"name", "NVIDIA H100 80GB HBM3"},
-                                               {"driver", "580.65"},
-                                               {"memory_total_mib", 81559}}})},
-                        {"cpu_model", "Intel Xeon"},
-                        {"cpu_count", 16},
-                        {"memory_total_bytes", 137438953472.0},
-                        {"hostname", "gpu-1"}};
-    cell["device"] = "cuda";
-    cell["metrics_delta"] = c.metrics_delta;
-    if (c.status == "failed") cell["error"] = "server exited with code 1 before /health";
-    write_file(dir / "cell.json", cell.dump(2));
-    if (c.status == "complete") {
-      const double wobble = 1.0 + 0.01 * (c.repeat - 2);  // -1%, 0, +1% over three repeats
-      write_file(dir / "benchmarks.json",
-                 results_file({scaled(kLow, c.throughput * wobble, 1 / wobble),
-                               scaled(kHigh, c.throughput * wobble, 1 / wobble)},
-                              c.setup));
-    }
-  }
-  write_file(out / "plan.json", plan.dump(2));
-  write_file(out / "experiment.yaml", "name: offload-eval\nrepeats: 3\n");
-}
-
-std::vector<CellSpec> standard_cells() {
-  std::vector<CellSpec> cells;
-  for (int r = 1; r <= 3; ++r) {
-    cells.push_back({"no-offload", r, "complete", 1.0, delta(1000, 600, 0, 0, 0)});
-    cells.push_back({"native-offload", r, r == 3 ? "failed" : "complete", 1.3,
-                     delta(1000, 600, 300, 2e9, 0.1)});
-    // Plan order puts the larger value first; the sweep chart orders by value.
-    cells.push_back({"native-offload@num_cpu_blocks=4000", r, "complete", 1.25});
-    cells.push_back({"native-offload@num_cpu_blocks=1000", r, r == 2 ? "" : "complete", 1.1});
-  }
-  return cells;
-}
+using testing::write_folder;
 
 TEST(EvalFolder, ReadsCellsArmsAndFailures) {
   TempDir dir("kvtier-eval-folder");
