@@ -3,7 +3,7 @@
 #include <charconv>
 #include <cmath>
 
-#include "router/prometheus_text.h"
+#include "common/prometheus_text.h"
 
 namespace kvtier::router {
 namespace {

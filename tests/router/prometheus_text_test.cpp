@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "router/endpoint_metrics.h"
-#include "router/prometheus_text.h"
+#include "common/prometheus_text.h"
 
 namespace kvtier::router {
 namespace {

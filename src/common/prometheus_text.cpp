@@ -1,10 +1,11 @@
-#include "router/prometheus_text.h"
+#include "common/prometheus_text.h"
 
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <unordered_map>
 
-namespace kvtier::router {
+namespace kvtier {
 namespace {
 
 bool is_name_start(char c) {
@@ -96,11 +97,63 @@ std::string parse_line(std::string_view line, PrometheusSample& sample) {
   if (!parse_value(line.substr(i, end - i), sample.value)) {
     return "bad value '" + std::string(line.substr(i, end - i)) + "'";
   }
-  // An optional integer timestamp may follow; it carries nothing the router needs.
+  // An optional integer timestamp may follow; readers here sample at their own times.
   return {};
 }
 
+std::string_view next_word(std::string_view line, size_t& i) {
+  skip_blanks(line, i);
+  const size_t start = i;
+  while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+  return line.substr(start, i - start);
+}
+
+PrometheusType parse_type(std::string_view word) {
+  static constexpr PrometheusType kAll[] = {
+      PrometheusType::kCounter, PrometheusType::kGauge, PrometheusType::kHistogram,
+      PrometheusType::kSummary, PrometheusType::kInfo, PrometheusType::kStateset};
+  for (PrometheusType t : kAll) {
+    if (word == prometheus_type_name(t)) return t;
+  }
+  return PrometheusType::kUntyped;
+}
+
+// The family a sample belongs to: its own name when a `# TYPE` names it, else its name less
+// the suffix its family type adds.
+PrometheusType family_type(const std::unordered_map<std::string, PrometheusType>& types,
+                           const std::string& name) {
+  if (types.empty()) return PrometheusType::kUntyped;
+  if (auto it = types.find(name); it != types.end()) return it->second;
+  for (std::string_view suffix : {"_total", "_bucket", "_sum", "_count", "_created", "_info"}) {
+    if (name.size() > suffix.size() && name.ends_with(suffix)) {
+      auto it = types.find(name.substr(0, name.size() - suffix.size()));
+      if (it != types.end()) return it->second;
+    }
+  }
+  return PrometheusType::kUntyped;
+}
+
 }  // namespace
+
+const char* prometheus_type_name(PrometheusType type) {
+  switch (type) {
+    case PrometheusType::kCounter:
+      return "counter";
+    case PrometheusType::kGauge:
+      return "gauge";
+    case PrometheusType::kHistogram:
+      return "histogram";
+    case PrometheusType::kSummary:
+      return "summary";
+    case PrometheusType::kInfo:
+      return "info";
+    case PrometheusType::kStateset:
+      return "stateset";
+    case PrometheusType::kUntyped:
+      break;
+  }
+  return "untyped";
+}
 
 const std::string* PrometheusSample::label(std::string_view key) const {
   for (const auto& [k, v] : labels) {
@@ -112,6 +165,7 @@ const std::string* PrometheusSample::label(std::string_view key) const {
 Status for_each_prometheus_sample(std::string_view text,
                                   const std::function<void(const PrometheusSample&)>& visit) {
   PrometheusSample sample;
+  std::unordered_map<std::string, PrometheusType> types;
   size_t line_no = 0;
   while (!text.empty()) {
     ++line_no;
@@ -122,11 +176,20 @@ Status for_each_prometheus_sample(std::string_view text,
     size_t start = 0;
     skip_blanks(line, start);
     line.remove_prefix(start);
-    if (line.empty() || line.front() == '#') continue;
+    if (line.empty()) continue;
+    if (line.front() == '#') {
+      size_t i = 1;
+      if (next_word(line, i) == "TYPE") {
+        std::string_view family = next_word(line, i);
+        if (!family.empty()) types[std::string(family)] = parse_type(next_word(line, i));
+      }
+      continue;
+    }
     if (std::string what = parse_line(line, sample); !what.empty()) {
       return data_loss("metrics line {}: {}: '{}'", line_no, what,
                        line.substr(0, std::min<size_t>(line.size(), 120)));
     }
+    sample.type = family_type(types, sample.name);
     visit(sample);
   }
   return Status::ok();
@@ -140,4 +203,4 @@ Expected<std::vector<PrometheusSample>> parse_prometheus_text(std::string_view t
   return samples;
 }
 
-}  // namespace kvtier::router
+}  // namespace kvtier
