@@ -340,14 +340,19 @@ nlohmann::json BenchConfig::args_json() const {
   if (kwargs.contains("api_key")) kwargs["api_key"] = "***";
   nlohmann::json outs = nlohmann::json::array();
   for (const auto& o : outputs) outs.push_back(o.path.string());
+  // What tells runs apart (profile, rates, data, model, request type, limits) is always here;
+  // the data also parsed and normalised, so `prompt_tokens=128` and its JSON compare equal.
   return {{"target", target_url},
           {"data", {data_text}},
+          {"data_config", data.to_json()},
           {"profile", profile_kind_name(profile)},
+          {"rate_type", profile_kind_name(profile)},
           {"rate", rates.empty() ? nlohmann::json(nullptr) : nlohmann::json(rates)},
           {"backend", "openai_http"},
           {"backend_kwargs", kwargs},
           {"model", model.empty() ? nlohmann::json(nullptr) : nlohmann::json(model)},
           {"request_format", request_format_route(request_format)},
+          {"request_type", request_format_name(request_format)},
           {"processor", processor.empty() ? nlohmann::json(nullptr) : nlohmann::json(processor)},
           {"random_seed", random_seed},
           {"output_dir", output_dir.string()},

@@ -80,7 +80,8 @@ struct BenchConfig {
   bool console = true;
   bool progress = true;
 
-  // GuideLLM's "args" block of benchmarks.json.
+  // GuideLLM's "args" block of benchmarks.json: the options as given, and (once a run resolved
+  // them) the model and processor it used.
   nlohmann::json args_json() const;
 };
 

@@ -2,7 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
+#include "bench/atomic_file.h"
+#include "bench/interrupt.h"
 
 namespace kvtier::bench {
 namespace {
@@ -128,6 +129,14 @@ void write_requests(const BenchmarkResult& b, std::ostream& out) {
   out << ",\"total\":null}";
 }
 
+void write_benchmark(const BenchReport& report, const BenchmarkResult& b, std::ostream& out) {
+  std::string head = dump(benchmark_head(report, b));
+  head.pop_back();  // reopen the object to append the requests
+  out << head << ",\"requests\":";
+  write_requests(b, out);
+  out << "}";
+}
+
 std::string num(double v) {
   return fmt::format("{:.6g}", v);
 }
@@ -199,21 +208,31 @@ Json request_to_json(const RequestRecord& r) {
 }
 
 void write_benchmarks_json(const BenchReport& report, std::ostream& out) {
+  const bool interrupted = report.state == RunState::kInterrupted;
   Json metadata = {{"version", 1},
                    {"tool", "kvtier bench"},
                    {"guidellm_layout", "0.6"},
                    {"run_id", report.run_id},
                    {"model", report.model},
-                   {"processor", report.processor}};
-  out << "{\"metadata\":" << dump(metadata) << ",\"args\":" << dump(report.config.args_json())
-      << ",\"benchmarks\":[";
+                   {"processor", report.processor},
+                   {"state", run_state_name(report.state)},
+                   {"benchmarks_planned", report.planned},
+                   {"benchmarks_finished", report.benchmarks.size()},
+                   {"interrupted", interrupted}};
+  if (interrupted) metadata["interrupted_by"] = signal_name(report.interrupted_by);
+  if (report.state == RunState::kFailed) metadata["error"] = report.error;
+  std::string head = dump(metadata);
+  head.pop_back();  // reopen the object to append the interrupted benchmark
+  out << "{\"metadata\":" << head << ",\"interrupted_benchmark\":";
+  if (report.interrupted) {
+    write_benchmark(report, *report.interrupted, out);
+  } else {
+    out << "null";
+  }
+  out << "},\"args\":" << dump(report.config.args_json()) << ",\"benchmarks\":[";
   for (size_t i = 0; i < report.benchmarks.size(); ++i) {
-    const auto& b = report.benchmarks[i];
-    std::string head = dump(benchmark_head(report, b));
-    head.pop_back();  // reopen the object to append the requests
-    out << (i ? "," : "") << head << ",\"requests\":";
-    write_requests(b, out);
-    out << "}";
+    out << (i ? "," : "");
+    write_benchmark(report, report.benchmarks[i], out);
   }
   out << "]}\n";
 }
@@ -247,6 +266,20 @@ void write_benchmarks_csv(const BenchReport& report, std::ostream& out) {
   }
 }
 
+std::string_view run_state_name(RunState state) {
+  switch (state) {
+    case RunState::kRunning:
+      return "running";
+    case RunState::kFinished:
+      return "finished";
+    case RunState::kInterrupted:
+      return "interrupted";
+    case RunState::kFailed:
+      return "failed";
+  }
+  return "running";
+}
+
 Status write_outputs(const BenchReport& report) {
   for (const auto& o : report.config.outputs) {
     std::error_code ec;
@@ -255,18 +288,14 @@ Status write_outputs(const BenchReport& report) {
       return make_error(ErrorCode::kNotFound, "--outputs {}: cannot create folder {}: {}",
                         o.path.string(), o.path.parent_path().string(), ec.message());
     }
-    std::ofstream out(o.path);
-    if (!out) {
-      return make_error(ErrorCode::kNotFound, "--outputs {}: cannot open for writing",
-                        o.path.string());
-    }
-    if (o.kind == OutputKind::kJson) {
-      write_benchmarks_json(report, out);
-    } else {
-      write_benchmarks_csv(report, out);
-    }
-    out.flush();
-    if (!out) return data_loss("--outputs {}: write failed (disk full?)", o.path.string());
+    Status written = write_file_atomically(o.path, [&](std::ostream& out) {
+      if (o.kind == OutputKind::kJson) {
+        write_benchmarks_json(report, out);
+      } else {
+        write_benchmarks_csv(report, out);
+      }
+    });
+    if (!written) return Status(written.code(), "--outputs " + written.message());
   }
   return Status::ok();
 }

@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bench/bench_config.h"
@@ -22,13 +24,24 @@ struct BenchmarkResult {
   double client_cpu_ms_per_request() const;
 };
 
+// Where a run stands, as metadata.state says it: files are rewritten while it is "running".
+enum class RunState { kRunning, kFinished, kInterrupted, kFailed };
+std::string_view run_state_name(RunState state);
+
 struct BenchReport {
-  BenchConfig config;
+  BenchConfig config;  // with the model and processor the run resolved
   std::string run_id;
   std::string model;
   std::string processor;   // the tokenizer folder used for prompts
   nlohmann::json profile;  // the profile with its completed strategies
-  std::vector<BenchmarkResult> benchmarks;
+  std::vector<BenchmarkResult> benchmarks;  // finished benchmarks only
+  RunState state = RunState::kRunning;
+  size_t planned = 0;       // benchmarks the profile plans (a sweep's count is known up front)
+  int interrupted_by = 0;   // the signal, when state is kInterrupted
+  std::string error;        // why, when state is kFailed
+  // The benchmark a signal cut short: kept apart from `benchmarks` (its numbers cover only part
+  // of a level) and written under metadata.interrupted_benchmark. GuideLLM would drop it.
+  std::optional<BenchmarkResult> interrupted;
 };
 
 // Compiles a finished run into a result (window from --warmup/--cooldown, metrics).
@@ -38,7 +51,8 @@ nlohmann::json request_to_json(const RequestRecord& r);
 // Streams the whole file: requests are written one by one, so large runs need no large DOM.
 void write_benchmarks_json(const BenchReport& report, std::ostream& out);
 void write_benchmarks_csv(const BenchReport& report, std::ostream& out);
-// Writes every --outputs file (creating folders); errors name the file.
+// Writes every --outputs file (creating folders), each replaced atomically (atomic_file.h) so
+// the file on disk is always a complete one; errors name the file.
 Status write_outputs(const BenchReport& report);
 
 }  // namespace kvtier::bench

@@ -22,6 +22,34 @@ std::string make_run_id() {
   return fmt::format("{:016x}", rng.next());
 }
 
+// One benchmark with freshly generated data (seeded by the benchmark's number).
+Expected<BenchmarkRun> run_one(StreamClient& client, const BenchConfig& config,
+                               const std::shared_ptr<const TokenCodec>& codec,
+                               const BodyOptions& body, const RunLimits& limits,
+                               const Strategy& strategy, size_t index, size_t planned,
+                               const SessionHooks& hooks) {
+  KVTIER_ASSIGN_OR_RETURN(auto dataset,
+                          SyntheticDataset::create(config.data, codec, config.random_seed,
+                                                   static_cast<int64_t>(index) + 1));
+  const int64_t slots = strategy.in_flight_limit().value_or(256);
+  const auto lookahead = static_cast<size_t>(std::clamp<int64_t>(2 * slots, 64, 4096));
+  auto* data = dataset.get();
+  ConversationSource source([data] { return data->next(); }, lookahead);
+  KVTIER_RETURN_IF_ERROR(source.prefill(static_cast<size_t>(std::min<int64_t>(slots, 1024))));
+
+  RunOptions options;
+  options.body = body;
+  options.benchmark_index = static_cast<int64_t>(index);
+  options.sample_requests = config.sample_requests;
+  options.seed = static_cast<uint64_t>(config.random_seed);
+  options.interrupt = hooks.interrupt;
+  ProgressFn progress;
+  if (hooks.on_progress) {
+    progress = [&](const ProgressSnapshot& s) { hooks.on_progress(index, planned, strategy, s); };
+  }
+  return run_benchmark(client, source, strategy, limits, options, progress);
+}
+
 }  // namespace
 
 Expected<ServerInfo> probe_server(const BenchConfig& config) {
@@ -99,6 +127,9 @@ Expected<BenchReport> run_bench(const BenchConfig& config, const ServerInfo& ser
                           StreamClient::create(config.target, config.http, config.io_threads));
   BenchReport report;
   report.config = config;
+  // The file's args name what the run used, so runs against different models never compare.
+  report.config.model = server.model;
+  report.config.processor = processor;
   report.run_id = make_run_id();
   report.model = server.model;
   report.processor = processor;
@@ -113,46 +144,68 @@ Expected<BenchReport> run_bench(const BenchConfig& config, const ServerInfo& ser
 
   std::vector<double> measured;
   std::vector<Strategy> completed;
+  auto publish = [&]() -> Status {
+    report.profile = profile.to_json(completed);
+    return hooks.on_report ? hooks.on_report(report) : Status::ok();
+  };
+  // Once outputs were written, they are rewritten once more to say the run failed.
+  auto fail = [&](Status error) -> Status {
+    if (!report.benchmarks.empty()) {
+      report.state = RunState::kFailed;
+      report.error = error.to_string();
+      (void)publish();  // the error that stopped the run is the one to report
+    }
+    return error;
+  };
+  auto interrupted = [&](int sig, std::optional<BenchmarkResult> partial) -> Expected<BenchReport> {
+    report.state = RunState::kInterrupted;
+    report.interrupted_by = sig;
+    report.interrupted = std::move(partial);
+    KVTIER_RETURN_IF_ERROR(publish());
+    return std::move(report);
+  };
+
+  auto next = profile.next(measured);
   for (;;) {
-    KVTIER_ASSIGN_OR_RETURN(auto next, profile.next(measured));
-    if (!next) break;
-    const Strategy strategy = *next;
+    if (!next) return fail(next.error());
+    report.planned = std::max(profile.planned(), measured.size());
+    if (!*next) {  // a profile with nothing to run
+      report.state = RunState::kFinished;
+      KVTIER_RETURN_IF_ERROR(publish());
+      return report;
+    }
+    if (const int sig = hooks.interrupt ? hooks.interrupt->load() : 0) {
+      return interrupted(sig, std::nullopt);  // between benchmarks: none was cut
+    }
+    const Strategy strategy = **next;
     const size_t index = measured.size();
-    const size_t planned = profile.planned();
-    if (hooks.on_start) hooks.on_start(index, planned, strategy);
+    if (hooks.on_start) hooks.on_start(index, report.planned, strategy);
 
-    KVTIER_ASSIGN_OR_RETURN(auto dataset,
-                            SyntheticDataset::create(config.data, codec, config.random_seed,
-                                                     static_cast<int64_t>(index) + 1));
-    const int64_t slots = strategy.in_flight_limit().value_or(256);
-    const auto lookahead = static_cast<size_t>(std::clamp<int64_t>(2 * slots, 64, 4096));
-    auto* data = dataset.get();
-    ConversationSource source([data] { return data->next(); }, lookahead);
-    KVTIER_RETURN_IF_ERROR(source.prefill(static_cast<size_t>(std::min<int64_t>(slots, 1024))));
-
-    RunOptions options;
-    options.body = body;
-    options.benchmark_index = static_cast<int64_t>(index);
-    options.sample_requests = config.sample_requests;
-    options.seed = static_cast<uint64_t>(config.random_seed);
-    ProgressFn progress;
-    if (hooks.on_progress) {
-      progress = [&](const ProgressSnapshot& s) { hooks.on_progress(index, planned, strategy, s); };
+    auto run = run_one(*client, config, codec, body, limits, strategy, index, report.planned,
+                       hooks);
+    if (!run) return fail(run.error());
+    if (run->interrupted_by != 0) {
+      const int sig = run->interrupted_by;
+      return interrupted(sig, make_result(static_cast<int64_t>(index), std::move(*run), config));
     }
-    KVTIER_ASSIGN_OR_RETURN(auto run,
-                            run_benchmark(*client, source, strategy, limits, options, progress));
-    if (run.all_failed) {
-      return make_error(ErrorCode::kUnavailable,
-                        "benchmark {} ({}): the first {} requests all failed, last with: {}",
-                        index + 1, strategy.label(), kFailFastRequests, *run.all_failed);
+    if (run->all_failed) {
+      return fail(make_error(ErrorCode::kUnavailable,
+                             "benchmark {} ({}): the first {} requests all failed, last with: {}",
+                             index + 1, strategy.label(), kFailFastRequests, *run->all_failed));
     }
-    auto result = make_result(static_cast<int64_t>(index), std::move(run), config);
+    auto result = make_result(static_cast<int64_t>(index), std::move(*run), config);
     measured.push_back(result.metrics.requests_per_second.successful.mean);
     completed.push_back(strategy);
     report.benchmarks.push_back(std::move(result));
+    // The next strategy is known before writing, so the last level's file already says
+    // "finished" and no level is written twice.
+    next = profile.next(measured);
+    const bool last = next && !*next;
+    if (last) report.state = RunState::kFinished;
+    report.planned = std::max(profile.planned(), measured.size());
+    KVTIER_RETURN_IF_ERROR(publish());
+    if (last) return report;
   }
-  report.profile = profile.to_json(completed);
-  return report;
 }
 
 Expected<BenchReport> run_bench(const BenchConfig& config, const SessionHooks& hooks) {

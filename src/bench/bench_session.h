@@ -6,6 +6,7 @@
 
 #include "bench/bench_config.h"
 #include "bench/bench_report.h"
+#include "bench/interrupt.h"
 #include "bench/token_codec.h"
 
 namespace kvtier::bench {
@@ -27,8 +28,17 @@ struct SessionHooks {
   // Called before each benchmark starts: (index, planned count, strategy).
   std::function<void(size_t, size_t, const Strategy&)> on_start;
   std::function<void(size_t, size_t, const Strategy&, const ProgressSnapshot&)> on_progress;
+  // Called each time the report gains a finished benchmark or ends (finished, interrupted, or
+  // failed after some benchmark finished), with the report as it stands: `kvtier bench` rewrites
+  // its outputs here. An error stops the run (the disk is full: better now than in an hour).
+  std::function<Status(const BenchReport&)> on_report;
+  // Nonzero (a signal's number) stops the run: the running benchmark is cut (its requests in
+  // flight cancelled) and kept apart as BenchReport::interrupted. May be null.
+  const InterruptFlag* interrupt = nullptr;
 };
 
+// Returns the report also when interrupted (state kInterrupted); an error otherwise stops the
+// run, after on_report() saw the finished benchmarks with state kFailed.
 Expected<BenchReport> run_bench(const BenchConfig& config, const SessionHooks& hooks);
 // The same with a tokenizer already loaded (tests, repeated runs).
 Expected<BenchReport> run_bench(const BenchConfig& config, const ServerInfo& server,

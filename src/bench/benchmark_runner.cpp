@@ -57,6 +57,8 @@ class Runner {
   void submit_turn(ConversationPtr c, double scheduled);
   void on_done(ConversationPtr c, RequestRecord&& record);
   void stop(std::string reason);
+  // Stops the run if the interrupt flag is up; true if stopping. Called without mu_ held.
+  bool check_interrupt();
   void sample_locked(size_t index);
   ProgressSnapshot snapshot_locked() const;
   Status launch_initial(double now);
@@ -88,6 +90,7 @@ class Runner {
   Random sample_rng_;
   std::optional<Status> failure_;
   std::optional<std::string> all_failed_;  // the last error once every request so far failed
+  int interrupted_by_ = 0;
   double t0_ = 0;
 };
 
@@ -226,6 +229,18 @@ void Runner::stop(std::string reason) {
   cv_.notify_all();
 }
 
+bool Runner::check_interrupt() {
+  const int sig = options_.interrupt ? options_.interrupt->load(std::memory_order_acquire) : 0;
+  if (sig == 0) return false;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return true;
+    interrupted_by_ = sig;
+  }
+  stop(fmt::format("interrupted by {}", signal_name(sig)));
+  return true;
+}
+
 ProgressSnapshot Runner::snapshot_locked() const {
   ProgressSnapshot s;
   s.elapsed = BenchClock::now() - t0_;
@@ -257,6 +272,7 @@ Status Runner::run_arrivals(std::optional<double> deadline, const ProgressFn& pr
   ArrivalSchedule schedule(strategy_);
   double last_progress = t0_;
   for (;;) {
+    check_interrupt();
     {
       std::lock_guard lock(mu_);
       const int64_t planned = launched_ + static_cast<int64_t>(waiting_.size());
@@ -270,6 +286,10 @@ Status Runner::run_arrivals(std::optional<double> deadline, const ProgressFn& pr
     while (!stopping_ && BenchClock::now() < at) {
       const double wake = std::min(at, BenchClock::now() + kProgressPeriodS);
       cv_.wait_until(lock, BenchClock::to_steady(wake));
+      lock.unlock();
+      check_interrupt();
+      lock.lock();
+      if (stopping_) break;
       if (progress && BenchClock::now() - last_progress >= kProgressPeriodS) {
         auto snap = snapshot_locked();
         lock.unlock();
@@ -300,6 +320,12 @@ void Runner::wait_until_finished(std::optional<double> deadline, const ProgressF
     if (deadline && !stopping_) wake = std::min(wake, *deadline);
     cv_.wait_until(lock, BenchClock::to_steady(wake));
     if (finished_locked()) break;
+    if (!stopping_) {
+      lock.unlock();
+      const bool interrupted = check_interrupt();
+      lock.lock();
+      if (interrupted) continue;
+    }
     if (deadline && !stopping_ && BenchClock::now() >= *deadline) {
       lock.unlock();
       stop("max_seconds reached");
@@ -337,6 +363,7 @@ Expected<BenchmarkRun> Runner::run(const ProgressFn& progress) {
   run.end_time = cut ? *deadline : last_end;
   run.stop_reason = stop_reason_.empty() ? "max_requests reached" : stop_reason_;
   run.peak_in_flight = peak_in_flight_;
+  run.interrupted_by = interrupted_by_;
   run.all_failed = all_failed_;
   if (options_.sample_requests && *options_.sample_requests > 0) run.samples = samples_;
   run.records = std::move(records_);

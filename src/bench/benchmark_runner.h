@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bench/conversation_source.h"
+#include "bench/interrupt.h"
 #include "bench/request_body.h"
 #include "bench/request_record.h"
 #include "bench/strategy.h"
@@ -34,6 +35,9 @@ struct RunOptions {
   int64_t benchmark_index = 0;             // names requests "<benchmark>-<conversation>-<turn>"
   std::optional<int64_t> sample_requests;  // none: keep every request's body and output
   uint64_t seed = 42;                      // for choosing the sampled requests
+  // Nonzero (a signal's number) stops the benchmark as a deadline would: no new requests, the
+  // ones in flight cancelled (incomplete). Read every kProgressPeriodS at most; may be null.
+  const InterruptFlag* interrupt = nullptr;
 };
 
 struct ProgressSnapshot {
@@ -54,6 +58,7 @@ struct BenchmarkRun {
   double start_time = 0;  // the benchmark's start (its first request was due then)
   double end_time = 0;    // the deadline when it was cut, else the last request's end
   std::string stop_reason;
+  int interrupted_by = 0;  // the signal that stopped it (RunOptions::interrupt), else 0
   int64_t peak_in_flight = 0;
   double client_cpu_seconds = 0;  // CPU time of the client's network threads during the run
 };

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "bench/interrupt.h"
+
 namespace kvtier::bench {
 namespace {
 
@@ -93,6 +95,43 @@ std::string format_summary_tables(const BenchReport& report) {
       {"Benchmark", "Requests/s", "Concurrency", "Input tok/s", "Output tok/s", "Total tok/s"},
       throughput);
   return out;
+}
+
+std::string format_benchmark_line(const BenchReport& report, size_t i) {
+  const auto& b = report.benchmarks.at(i);
+  const auto& m = b.metrics;
+  return fmt::format(
+      "Benchmark {}/{} done: {}  {:.1f}s  completed {}  incomplete {}  errored {}  {:.2f} req/s  "
+      "{:.1f} out tok/s  TTFT mdn {:.1f} ms  ITL mdn {:.2f} ms  latency mdn {:.2f} s  ({})\n",
+      i + 1, std::max(report.planned, report.benchmarks.size()), b.run.strategy.label(),
+      b.window.measure_end - b.window.measure_start, m.successful, m.incomplete, m.errored,
+      m.requests_per_second.successful.mean, m.output_tokens_per_second.total.mean,
+      m.time_to_first_token_ms.successful.median, m.inter_token_latency_ms.successful.median,
+      m.request_latency.successful.median, b.run.stop_reason);
+}
+
+std::string format_interrupted_line(const BenchReport& report) {
+  std::string where = "between benchmarks";
+  if (report.interrupted) {
+    where = fmt::format("during benchmark {}/{} ({})", report.interrupted->index + 1,
+                        std::max(report.planned, report.benchmarks.size() + 1),
+                        report.interrupted->run.strategy.label());
+  }
+  const size_t n = report.benchmarks.size();
+  std::string files;
+  bool json = false;
+  for (const auto& o : report.config.outputs) {
+    files += (files.empty() ? "" : ", ") + o.path.string();
+    json = json || o.kind == OutputKind::kJson;
+  }
+  std::string out = fmt::format("kvtier bench: interrupted by {} {}; ",
+                                signal_name(report.interrupted_by), where);
+  if (files.empty()) return out + "no output files were asked for (--outputs)\n";
+  out += fmt::format("wrote {} finished benchmark{} to {}", n, n == 1 ? "" : "s", files);
+  if (report.interrupted && json) {
+    out += " (the interrupted one, apart, as metadata.interrupted_benchmark in the JSON)";
+  }
+  return out + "\n";
 }
 
 ProgressLine::ProgressLine(bool enabled) : active_(enabled && isatty(STDOUT_FILENO) == 1) {}

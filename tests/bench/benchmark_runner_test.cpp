@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -184,6 +187,48 @@ TEST(BenchmarkRunner, MaxConcurrencyCapsAnOpenLoop) {
   EXPECT_EQ(run->records.size(), 8u);
   EXPECT_EQ(run->peak_in_flight, 2);
   EXPECT_LE(s.server->peak_open_streams(), 2);
+}
+
+TEST(BenchmarkRunner, AnInterruptStopsAnOpenLoopAndCancelsWhatIsInFlight) {
+  // Every request stalls 600 s before its first token; arrivals are due every 0.2 s.
+  Rig s(paced(600.0, 0.0));
+  ConversationSource source(numbered_conversations(1, 4, false), 8);
+  Strategy constant;
+  constant.type = StrategyType::kConstant;
+  constant.rate = 5;
+  InterruptFlag flag{0};
+  RunOptions options;
+  options.interrupt = &flag;
+  auto progress = [&](const ProgressSnapshot& snap) {
+    if (snap.in_flight >= 2) flag.store(SIGINT);
+  };
+  const auto started = std::chrono::steady_clock::now();
+  auto run =
+      run_benchmark(*s.client, source, constant, {600.0, std::nullopt, std::nullopt}, options,
+                    progress);
+  ASSERT_TRUE(run.has_value()) << run.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(120));
+  EXPECT_EQ(run->interrupted_by, SIGINT);
+  EXPECT_EQ(run->stop_reason, "interrupted by SIGINT");
+  ASSERT_GE(run->records.size(), 2u);
+  for (const auto& r : run->records) EXPECT_EQ(r.status, RequestStatus::kIncomplete);
+  // Nothing started after the interrupt: every request sent is recorded.
+  EXPECT_EQ(s.server->completion_requests(), static_cast<int64_t>(run->records.size()));
+}
+
+TEST(BenchmarkRunner, AnInterruptStopsAClosedLoop) {
+  Rig s(paced(600.0, 0.0));
+  ConversationSource source(numbered_conversations(1, 4, false), 8);
+  InterruptFlag flag{SIGTERM};  // already up when the run starts
+  RunOptions options;
+  options.interrupt = &flag;
+  auto run = run_benchmark(*s.client, source, concurrent(3), {600.0, std::nullopt, std::nullopt},
+                           options, nullptr);
+  ASSERT_TRUE(run.has_value()) << run.error().message();
+  EXPECT_EQ(run->interrupted_by, SIGTERM);
+  EXPECT_EQ(run->stop_reason, "interrupted by SIGTERM");
+  for (const auto& r : run->records) EXPECT_EQ(r.status, RequestStatus::kIncomplete);
+  EXPECT_LE(run->records.size(), 3u);
 }
 
 TEST(BenchmarkRunner, MaxErrorsStopsTheBenchmark) {

@@ -2,12 +2,17 @@
 // Helpers for the load generator's tests: hand-made conversations and one-shot calls.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <string>
 
 #include "bench/conversation_source.h"
 #include "bench/stream_client.h"
+#include "bench/token_codec.h"
+#include "common/paths.h"
 
 namespace kvtier::bench::testing {
 
@@ -25,6 +30,21 @@ inline ConversationSource::Generator numbered_conversations(int turns, int64_t o
     }
     return c;
   };
+}
+
+// The bundled Qwen3 tokenizer, loaded once per test binary.
+inline std::shared_ptr<const TokenCodec> qwen3() {
+  static auto codec = std::move(load_token_codec(default_tokenizer_dir())).value();
+  return codec;
+}
+
+// An empty folder under the system's temp folder, unique to this test process.
+inline std::filesystem::path fresh_temp_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("kvtier_bench_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 // Sends one call and waits for its record.
