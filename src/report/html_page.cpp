@@ -12,9 +12,11 @@ namespace kvtier::report {
 namespace {
 
 constexpr const char* kStyle = R"(
-body { font-family: sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
+body { font-family: sans-serif; margin: 2em auto; max-width: 1320px; padding: 0 1em; color: #222; }
+.wide { overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
+td { white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f3f3f3; }
 .gain { color: #1a7f37; font-weight: bold; }
@@ -95,6 +97,7 @@ Chart change_chart(const Group& g, const MetricSpec& m) {
   for (const auto& cmp : g.comparisons) {
     ChartSeries s;
     s.name = g.arms[cmp.arm].name;
+    s.color = static_cast<int>(cmp.arm);
     for (size_t li = 0; li < g.levels.size(); ++li) {
       const auto& mc = cmp.levels[li][static_cast<size_t>(m.id)];
       if (!mc.change.has_value()) {
@@ -144,7 +147,7 @@ Chart sweep_chart(const Group& g, const Sweep& sw, const MetricSpec& m) {
 }
 
 void metric_table(std::string& html, const Group& g, const MetricSpec& m) {
-  html += fmt::format("<table>\n<tr><th>{}</th><th>{} (baseline)</th>",
+  html += fmt::format("<div class=\"wide\"><table>\n<tr><th>{}</th><th>{} (baseline)</th>",
                       escape_xml(g.level_name), escape_xml(g.arms[0].name));
   for (size_t a = 1; a < g.arms.size(); ++a) {
     html += fmt::format("<th>{}</th><th>Difference</th><th>% Change</th>",
@@ -170,7 +173,7 @@ void metric_table(std::string& html, const Group& g, const MetricSpec& m) {
     }
     html += "</tr>\n";
   }
-  html += "</table>\n";
+  html += "</table></div>\n";
 }
 
 void tier_table(std::string& html, const Group& g) {
@@ -264,8 +267,11 @@ std::string render_html(const Report& r) {
     if (!g.title().empty()) html += fmt::format("<h3>{}</h3>\n", escape_xml(g.title()));
     html += "<ul class=\"verdict\">\n";
     for (const auto& line : g.verdict) {
-      html += fmt::format("<li><span class=\"badge {}\">{}</span> {}</li>\n",
-                          effect_class(line.effect), badge_text(line.effect),
+      const std::string badge = badge_text(line.effect);
+      html += fmt::format("<li>{}{}</li>\n",
+                          badge.empty() ? std::string()
+                                        : fmt::format("<span class=\"badge {}\">{}</span> ",
+                                                      effect_class(line.effect), badge),
                           escape_xml(line.text));
     }
     html += "</ul>\n";

@@ -27,6 +27,13 @@ double nice_step(double v) {
   return 10 * magnitude;
 }
 
+const char* series_color_at(size_t i);
+
+const char* color_of(const Chart& c, size_t i) {
+  const int pick = c.series[i].color;
+  return series_color_at(pick >= 0 ? static_cast<size_t>(pick) : i);
+}
+
 struct LegendEntry {
   std::string name;
   const char* color;
@@ -36,8 +43,14 @@ struct LegendEntry {
 }  // namespace
 
 const char* series_color(size_t i) {
+  return series_color_at(i);
+}
+
+namespace {
+const char* series_color_at(size_t i) {
   return kPalette[i % (sizeof(kPalette) / sizeof(kPalette[0]))];
 }
+}  // namespace
 
 std::string escape_xml(const std::string& text) {
   std::string out;
@@ -70,7 +83,7 @@ std::string render_svg_chart(const Chart& c) {
   // Legend entries, laid out in rows under the title (about 7 px per character).
   std::vector<LegendEntry> legend;
   for (size_t i = 0; i < c.series.size(); ++i) {
-    legend.push_back({c.series[i].name, series_color(i), false});
+    legend.push_back({c.series[i].name, color_of(c, i), false});
   }
   for (const auto& r : c.references) legend.push_back({r.name, series_color(r.color_of), true});
   std::vector<std::pair<double, double>> legend_at;  // x, y of each entry
@@ -171,7 +184,7 @@ std::string render_svg_chart(const Chart& c) {
   }
   for (size_t si = 0; si < c.series.size(); ++si) {
     const auto& s = c.series[si];
-    const char* color = series_color(si);
+    const char* color = color_of(c, si);
     std::string points, marks;
     for (size_t i = 0; i < s.points.size() && i < n; ++i) {
       const auto& p = s.points[i];

@@ -16,6 +16,7 @@ struct ChartPoint {
 
 struct ChartSeries {
   std::string name;
+  int color = -1;  // palette index; -1: the series' position (keeps an arm's colour across charts)
   // One per category; nullopt leaves a gap.
   std::vector<std::optional<ChartPoint>> points;
 };

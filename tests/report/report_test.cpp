@@ -221,9 +221,10 @@ TEST(SvgChart, PointsErrorBarsLegendAndAxes) {
   c.x_label = "Concurrency";
   c.y_label = "tok/s";
   c.categories = {"5", "25", "50"};
-  c.series = {{"a", {ChartPoint{10, 1, "a at 5"}, std::nullopt, ChartPoint{30, 0, "a at 50"}}},
-              {"b", {ChartPoint{12, 2, "b at 5"}, ChartPoint{20, 2, "b at 25"},
-                     ChartPoint{-5, 1, "b at 50"}}}};
+  c.series = {{"a", -1, {ChartPoint{10, 1, "a at 5"}, std::nullopt, ChartPoint{30, 0, "a at 50"}}},
+              {"b", 4,
+               {ChartPoint{12, 2, "b at 5"}, ChartPoint{20, 2, "b at 25"},
+                ChartPoint{-5, 1, "b at 50"}}}};
   c.references = {{"base", 15, 0}};
   const std::string svg = render_svg_chart(c);
   const size_t points = svg.find("points=\"");
@@ -244,6 +245,8 @@ TEST(SvgChart, PointsErrorBarsLegendAndAxes) {
   EXPECT_NE(svg.find(">base</text>"), std::string::npos);
   EXPECT_NE(svg.find("class=\"reference\""), std::string::npos);
   EXPECT_NE(svg.find(">-10</text>"), std::string::npos);  // the axis reaches below -5 - 1
+  EXPECT_NE(svg.find(fmt::format("stroke=\"{}\" stroke-width=\"2\" points=", series_color(4))),
+            std::string::npos);  // b keeps the colour it was given
 }
 
 TEST(Report, WritesMarkdownAndHtmlFiles) {
