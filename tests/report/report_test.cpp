@@ -263,3 +263,58 @@ TEST(Report, WritesMarkdownAndHtmlFiles) {
 
 }  // namespace
 }  // namespace kvtier::report
+
+namespace kvtier::report {
+namespace {
+
+// GuideLLM 0.3's layout: no top-level args; each benchmark has args.profile, request_loader and
+// worker.
+std::string guidellm_03_file(const std::string& data, const std::string& model) {
+  auto json = nlohmann::json::parse(results_file(kBaseline));
+  json.erase("args");
+  json.erase("metadata");
+  for (auto& b : json["benchmarks"]) {
+    b["args"] = {{"profile", {{"type_", "concurrent"}, {"streams", {5, 25, 50}}}},
+                 {"strategy", b["config"]["strategy"]}};
+    b.erase("config");
+    b["request_loader"] = {{"data", data}, {"processor", model}};
+    b["worker"] = {{"backend_target", "http://gateway:80"}, {"backend_model", model}};
+  }
+  return json.dump();
+}
+
+TEST(RunIdentity, ReadsKvtierAndGuidellmLayouts) {
+  auto kvtier = parse_bench_results(results_file(kBaseline), "kvtier.json");
+  ASSERT_TRUE(kvtier.has_value());
+  EXPECT_EQ(kvtier->identity.tool, "kvtier bench");
+  EXPECT_EQ(kvtier->identity.rate_type, "concurrent");
+  EXPECT_EQ(kvtier->identity.rates, (std::vector<double>{5, 25, 50}));
+  EXPECT_EQ(kvtier->identity.model, "Qwen/Qwen3-0.6B");
+  EXPECT_EQ(kvtier->identity.data,
+            R"({"output_tokens":128,"prefix_tokens":10000,"prompt_tokens":128,"turns":5})");
+
+  auto guidellm = parse_bench_results(
+      guidellm_03_file("prompt_tokens=128,output_tokens=128,prefix_tokens=10000,turns=5",
+                       "Qwen/Qwen3-0.6B"),
+      "guidellm.json");
+  ASSERT_TRUE(guidellm.has_value()) << guidellm.error().message();
+  EXPECT_EQ(guidellm->identity.tool, "guidellm");
+  EXPECT_EQ(guidellm->identity.rate_type, "concurrent");
+  EXPECT_EQ(guidellm->identity.rates, (std::vector<double>{5, 25, 50}));
+  EXPECT_EQ(guidellm->identity.model, "Qwen/Qwen3-0.6B");
+  EXPECT_EQ(guidellm->identity.data, kvtier->identity.data);  // same data, other spelling
+  EXPECT_TRUE(identity_differences(kvtier->identity, "a", guidellm->identity, "b").empty());
+
+  auto other = parse_bench_results(
+      guidellm_03_file("prompt_tokens=512,output_tokens=128", "Qwen/Qwen3-8B"), "other.json");
+  ASSERT_TRUE(other.has_value());
+  const auto diffs = identity_differences(kvtier->identity, "a.json", other->identity, "b.json");
+  ASSERT_EQ(diffs.size(), 2u);
+  EXPECT_EQ(diffs[0],
+            R"(data: {"output_tokens":128,"prefix_tokens":10000,"prompt_tokens":128,"turns":5} )"
+            R"((a.json) vs {"output_tokens":128,"prompt_tokens":512} (b.json))");
+  EXPECT_EQ(diffs[1], "model: Qwen/Qwen3-0.6B (a.json) vs Qwen/Qwen3-8B (b.json)");
+}
+
+}  // namespace
+}  // namespace kvtier::report
