@@ -282,6 +282,7 @@ std::string render_html(const Report& r) {
       "are means over repeats ± one standard error; with one run there is no noise estimate and "
       "nothing is coloured.</p>\n",
       kNoiseStandardErrors);
+  test_configuration(html, r);  // where the seed report has it: before the results
 
   for (const auto& g : r.groups) {
     if (g.arms.empty()) continue;
@@ -318,7 +319,6 @@ std::string render_html(const Report& r) {
       html += fmt::format("<p class=\"note\">Note: {}</p>\n", escape_xml(note));
     }
   }
-  test_configuration(html, r);
   return html + "</body>\n</html>\n";
 }
 

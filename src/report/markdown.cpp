@@ -235,6 +235,7 @@ std::string render_markdown(const Report& r) {
       "over repeats, ± one SE); smaller changes are within noise. With one run there is no "
       "noise estimate. See docs/report.md.\n\n",
       kNoiseStandardErrors);
+  test_configuration(out, r);  // where the seed report has it: before the results
 
   for (const auto& g : r.groups) {
     if (g.arms.empty()) continue;
@@ -253,7 +254,6 @@ std::string render_markdown(const Report& r) {
     for (const auto& note : g.notes) out += fmt::format("> Note: {}\n", note);
     if (!g.notes.empty()) out += "\n";
   }
-  test_configuration(out, r);
   return out;
 }
 
