@@ -14,6 +14,7 @@ struct EngineConfig {
   std::string served_model_name;         // empty: the model folder's name
   std::string device = "cpu";            // "cpu" or "cuda"
   std::string dtype = "auto";
+  std::string load_format = "auto";      // --load-format: auto, safetensors or dummy
   uint64_t seed = 0;
 
   int32_t block_size = 16;

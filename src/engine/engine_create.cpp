@@ -55,6 +55,8 @@ Expected<std::shared_ptr<const tokenizer::Tokenizer>> load_tokenizer(const Engin
 Expected<EngineParts> Engine::load_parts(const EngineConfig& config) {
   model::RunnerOptions options;
   options.model_dir = config.model_dir;
+  KVTIER_ASSIGN_OR_RETURN(options.load_format, model::parse_load_format(config.load_format));
+  options.seed = config.seed;
   options.device = config.device;
   options.block_size = config.block_size;
   options.num_gpu_blocks = config.num_gpu_blocks_override.value_or(-1);

@@ -23,10 +23,15 @@ Expected<std::unique_ptr<CpuModelRunner>> CpuModelRunner::create(const RunnerOpt
   if (options.block_size <= 0)
     return invalid_argument("block_size must be positive, got {}", options.block_size);
   std::unique_ptr<CpuModelRunner> r(new CpuModelRunner());
-  KVTIER_ASSIGN_OR_RETURN(r->config_, load_config(options.model_dir));
-  KVTIER_ASSIGN_OR_RETURN(auto checkpoint, Checkpoint::open(options.model_dir));
+  KVTIER_ASSIGN_OR_RETURN(r->config_,
+                          resolve_model_config(options.model_dir, options.load_format));
   r->pool_ = std::make_unique<kernels::ThreadPool>(options.num_threads);
-  KVTIER_ASSIGN_OR_RETURN(r->weights_, load_cpu_weights(r->config_, checkpoint, *r->pool_));
+  if (options.load_format == LoadFormat::kDummy) {
+    KVTIER_ASSIGN_OR_RETURN(r->weights_, random_cpu_weights(r->config_, options.seed, *r->pool_));
+  } else {
+    KVTIER_ASSIGN_OR_RETURN(auto checkpoint, Checkpoint::open(options.model_dir));
+    KVTIER_ASSIGN_OR_RETURN(r->weights_, load_cpu_weights(r->config_, checkpoint, *r->pool_));
+  }
   const ModelConfig& c = r->config_;
   r->inv_freq_ = cpu::rope_inv_freq(c.head_dim, c.rope_theta);
 

@@ -33,4 +33,9 @@ struct CpuWeights {
 Expected<CpuWeights> load_cpu_weights(const ModelConfig& config, const Checkpoint& checkpoint,
                                       kernels::ThreadPool& pool);
 
+// --load-format dummy: the values `kvtier make-model` would write with this seed (rounded through
+// config.torch_dtype), made in memory.
+Expected<CpuWeights> random_cpu_weights(const ModelConfig& config, uint64_t seed,
+                                        kernels::ThreadPool& pool);
+
 }  // namespace kvtier::model

@@ -12,12 +12,15 @@
 #include "kv/pool.h"
 #include "model/config.h"
 #include "model/forward_batch.h"
+#include "model/load_format.h"
 #include "model/sample_spec.h"
 
 namespace kvtier::model {
 
 struct RunnerOptions {
-  std::filesystem::path model_dir;
+  std::filesystem::path model_dir;     // with LoadFormat::kDummy, also a preset name (load_format.h)
+  LoadFormat load_format = LoadFormat::kAuto;
+  uint64_t seed = 0;                   // of the dummy weights
   std::string device = "cpu";          // "cpu" or "cuda"
   int32_t block_size = 16;
   int32_t num_gpu_blocks = -1;         // -1: size the pool from memory (gpu_memory_utilization)

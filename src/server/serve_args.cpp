@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/paths.h"
+#include "model/load_format.h"
 #include "server/arg_prefix.h"
 
 namespace kvtier::server {
@@ -32,6 +34,7 @@ struct RawFlags {
   int tensor_parallel_size = 1;
   std::string device = "auto";
   std::string dtype = "auto";
+  std::string load_format = "auto";
   int64_t seed = 0;
   std::string api_key;
   bool enable_prompt_tokens_details = false;
@@ -101,7 +104,11 @@ void add_flags(CLI::App& app, RawFlags& f) {
   app.add_option("--dtype", f.dtype, "Weight and activation dtype")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "half", "float16", "bfloat16", "float", "float32"}));
-  app.add_option("--seed", f.seed, "Random seed")->capture_default_str();
+  app.add_option("--load-format", f.load_format,
+                 "auto or safetensors: the checkpoint's weights; dummy: random weights made at "
+                 "load (MODEL may then be a preset: tiny, qwen3-0.6b, qwen3-8b, qwen3-14b)")
+      ->capture_default_str();
+  app.add_option("--seed", f.seed, "Random seed (also of dummy weights)")->capture_default_str();
   app.add_option("--api-key", f.api_key, "Require this key on /v1 routes (also $VLLM_API_KEY)");
   app.add_flag("--enable-prompt-tokens-details", f.enable_prompt_tokens_details,
                "Report usage.prompt_tokens_details.cached_tokens");
@@ -180,9 +187,16 @@ Expected<ServeOptions> build_options(const RawFlags& f) {
   KVTIER_RETURN_IF_ERROR(check_json_flag("--kv-transfer-config", f.kv_transfer_config));
   KVTIER_RETURN_IF_ERROR(check_json_flag("--kv-events-config", f.kv_events_config));
 
+  KVTIER_ASSIGN_OR_RETURN(const model::LoadFormat load_format,
+                          model::parse_load_format(f.load_format));
   engine::EngineConfig& e = o.engine;
   e.model_dir = model;
+  e.load_format = f.load_format;
   e.tokenizer_dir = f.tokenizer;
+  // A preset has no folder: the bundled Qwen3 tokenizer stands in for the model's.
+  if (e.tokenizer_dir.empty() && model::is_preset_model(model, load_format)) {
+    e.tokenizer_dir = default_tokenizer_dir();
+  }
   e.served_model_name = f.served_model_names.empty() ? model : f.served_model_names.front();
   e.device = f.device;
   e.dtype = f.dtype;

@@ -51,9 +51,16 @@ Expected<std::unique_ptr<CudaModelRunner>> CudaModelRunner::create(const RunnerO
   if (kc::cuda_device_count() == 0) return no_device_error();
   std::unique_ptr<CudaModelRunner> r(new CudaModelRunner());
   r->stream_ = kc::compute_stream();
-  KVTIER_ASSIGN_OR_RETURN(r->config_, load_config(options.model_dir));
-  KVTIER_ASSIGN_OR_RETURN(auto checkpoint, Checkpoint::open(options.model_dir));
-  KVTIER_ASSIGN_OR_RETURN(r->weights_, load_cuda_weights(r->config_, checkpoint, r->stream_));
+  KVTIER_ASSIGN_OR_RETURN(r->config_,
+                          resolve_model_config(options.model_dir, options.load_format));
+  if (options.load_format == LoadFormat::kDummy) {
+    // Generated on the device: an 8B or 14B model is ready in well under a second.
+    KVTIER_ASSIGN_OR_RETURN(r->weights_,
+                            random_cuda_weights(r->config_, options.seed, r->stream_));
+  } else {
+    KVTIER_ASSIGN_OR_RETURN(auto checkpoint, Checkpoint::open(options.model_dir));
+    KVTIER_ASSIGN_OR_RETURN(r->weights_, load_cuda_weights(r->config_, checkpoint, r->stream_));
+  }
   return finish(std::move(r), options, tuning);
 }
 
