@@ -1,0 +1,31 @@
+#pragma once
+// What `kvtier report` shows of a monitor archive for one benchmark level: averages over a
+// time window, read back through libpcp's archive API (the same path pmrep takes).
+#include <string>
+
+#include "common/status.h"
+
+namespace kvtier::monitor {
+
+struct WindowSummary {
+  double cpu_busy_percent = 0;  // of all cores: 100 = every core busy all the time
+  double mem_used_bytes = 0;    // mean of mem.util.used
+  double gpu_util_percent = 0;  // mean over samples and GPUs of nvidia.gpuactive
+  double gpu_mem_used_bytes = 0;  // mean over samples of nvidia.memused summed over GPUs
+  double pcie_tx_bytes_per_s = 0;  // mean over samples of nvidia.pcie.tx_bytes, summed over GPUs
+  double pcie_rx_bytes_per_s = 0;
+  bool has_gpu = false;
+  int samples = 0;  // records in the window with system metrics
+};
+
+// Averages over the records with t0 <= time <= t1 (unix seconds). CPU busy comes from the
+// kernel.all.cpu.* counters' increase between the first and last record of the window:
+// everything but idle and iowait over all of it. An error names the archive and says why
+// (unreadable, no records in the window).
+Expected<WindowSummary> summarize_archive(const std::string& archive, double t0_unix,
+                                          double t1_unix);
+
+// The archive's first and last record times (unix seconds).
+Expected<std::pair<double, double>> archive_time_range(const std::string& archive);
+
+}  // namespace kvtier::monitor
