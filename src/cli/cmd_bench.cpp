@@ -13,15 +13,15 @@
 namespace kvtier::cli {
 namespace {
 
-constexpr const char* kOutputsHelp = R"(
-Outputs are rewritten (atomically: a temporary file, then a rename) each time a benchmark ends,
-so they always hold every finished benchmark; metadata.state says running, finished,
-interrupted or failed.
-Ctrl-C (SIGINT) or SIGTERM stops the run: no new requests, those in flight are cancelled
-(incomplete). The outputs keep the finished benchmarks in "benchmarks"; the benchmark that was
-cut is kept apart in the JSON as metadata.interrupted_benchmark (never in "benchmarks" or the
-CSV), with metadata.interrupted true. Exit status 130 (SIGINT) or 143 (SIGTERM). A second
-Ctrl-C exits at once, leaving the files as last written.)";
+constexpr const char* kOutputsHelp =
+    "Outputs are rewritten (atomically: a temporary file, then a rename) each time a benchmark\n"
+    "ends, so they always hold every finished benchmark; metadata.state says running, finished,\n"
+    "interrupted or failed.\n"
+    "Ctrl-C (SIGINT) or SIGTERM stops the run: no new requests, those in flight are cancelled\n"
+    "(incomplete). The outputs keep the finished benchmarks in \"benchmarks\"; the benchmark that\n"
+    "was cut is kept apart in the JSON as metadata.interrupted_benchmark (never in \"benchmarks\"\n"
+    "or the CSV), with metadata.interrupted true. Exit status 130 (SIGINT) or 143 (SIGTERM). A\n"
+    "second Ctrl-C exits at once, leaving the files as last written.";
 
 std::function<int()> setup_bench(CLI::App& app) {
   auto raw = std::make_shared<bench::RawBenchArgs>();
