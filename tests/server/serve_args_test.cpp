@@ -199,6 +199,32 @@ TEST(ServeArgs, ErrorsAreClear) {
   EXPECT_FALSE(generation.options);
 }
 
+// --load-format dummy: MODEL may name a preset, which has no folder and so no tokenizer of its
+// own: the bundled Qwen3 tokenizer stands in unless --tokenizer names one.
+TEST(ServeArgs, LoadFormatDummyServesAPreset) {
+  auto preset = parse_serve_args({"qwen3-8b", "--load-format", "dummy"});
+  ASSERT_TRUE(preset.options) << preset.message;
+  EXPECT_EQ(preset.options->engine.load_format, "dummy");
+  EXPECT_EQ(preset.options->engine.model_dir, "qwen3-8b");
+  EXPECT_FALSE(preset.options->engine.tokenizer_dir.empty());
+  EXPECT_EQ(preset.options->api.served_model_names.front(), "qwen3-8b");
+
+  auto own = parse_serve_args({"qwen3-8b", "--load-format", "dummy", "--tokenizer", "/tok"});
+  ASSERT_TRUE(own.options);
+  EXPECT_EQ(own.options->engine.tokenizer_dir, "/tok");
+
+  // Without dummy weights a preset name is just a (missing) folder: no tokenizer is guessed.
+  auto plain = parse_serve_args({"qwen3-8b"});
+  ASSERT_TRUE(plain.options);
+  EXPECT_EQ(plain.options->engine.load_format, "auto");
+  EXPECT_TRUE(plain.options->engine.tokenizer_dir.empty());
+
+  auto bad = parse_serve_args({"m", "--load-format", "npcache"});
+  EXPECT_FALSE(bad.options);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.message.find("--load-format npcache"), std::string::npos) << bad.message;
+}
+
 TEST(ServeArgs, HelpExitsZeroWithTheFlags) {
   auto help = parse_serve_args({"--help"});
   EXPECT_FALSE(help.options);
