@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "report/number_format.h"
@@ -150,6 +151,23 @@ std::vector<VerdictLine> verdict_lines(const Group& g) {
       line.text = arm_sentence(g, cmp, line.effect);
       out.push_back(std::move(line));
     }
+  }
+  // Two repeats give an SE from one degree of freedom: say how rough the bound is.
+  int fewest = 0;
+  for (const auto& cmp : g.comparisons) {
+    for (double level : g.levels) {
+      const LevelStats* b = g.arms[0].at(level);
+      const LevelStats* c = g.arms[cmp.arm].at(level);
+      if (!b || !c || b->repeats < 2 || c->repeats < 2) continue;
+      const int n = std::min(b->repeats, c->repeats);
+      fewest = fewest == 0 ? n : std::min(fewest, n);
+    }
+  }
+  if (fewest == 2) {
+    out.push_back({"few repeats: some levels have only 2 runs per arm, so their standard errors "
+                   "are rough and an effect a little beyond 2 SE may still be noise (3 or more "
+                   "repeats, arms alternating, make the bound firmer)",
+                   Effect::kUnknown});
   }
   // Errors: every arm (the baseline too) at every level where requests errored.
   for (const auto& arm : g.arms) {

@@ -42,17 +42,19 @@ TEST(EvalFolder, ReadsCellsArmsAndFailures) {
   // The verdict names the effect and every cell that has no results.
   std::vector<std::string> lines;
   for (const auto& v : g.verdict) lines.push_back(v.text);
-  ASSERT_EQ(lines.size(), 5u) << ::testing::PrintToString(lines);
+  ASSERT_EQ(lines.size(), 6u) << ::testing::PrintToString(lines);
   EXPECT_EQ(lines[0].rfind("native-offload: pays at every concurrency (5: +29.", 0), 0u) << lines[0];
   EXPECT_EQ(g.verdict[0].effect, Effect::kGain);
-  EXPECT_EQ(lines[3],
+  // native-offload kept 2 of its 3 repeats.
+  EXPECT_EQ(lines[3].rfind("few repeats: some levels have only 2 runs per arm", 0), 0u);
+  EXPECT_EQ(lines[4],
             "failed: native-offload: Qwen3-0.6B/seed/native-offload/r3: failed: server exited "
             "with code 1 before /health");
-  EXPECT_EQ(lines[4].rfind("failed: native-offload@num_cpu_blocks=1000: "
+  EXPECT_EQ(lines[5].rfind("failed: native-offload@num_cpu_blocks=1000: "
                            "Qwen3-0.6B/seed/native-offload@num_cpu_blocks=1000/r2: not run (no ",
                            0),
             0u)
-      << lines[4];
+      << lines[5];
 }
 
 TEST(EvalFolder, TierCountersPerArm) {
