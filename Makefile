@@ -2,6 +2,9 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# ccache keys hold paths relative to the checkout, so a fresh clone in any folder reuses what an
+# earlier clone compiled.
+export CCACHE_BASEDIR ?= $(CURDIR)
 
 .PHONY: setup build test demo bench clean format
 
