@@ -59,7 +59,7 @@ Expected<MonitorStats> run_monitor(const MonitorOptions& o, const std::atomic<in
   std::string groups = "system (kernel, mem, network, disk)";
   if (gpu) groups += fmt::format(", gpu (nvidia, {} GPUs)", gpu->count());
   for (size_t i = 0; i < o.targets.size(); ++i) {
-    sources.emplace_back(o.targets[i].name, static_cast<int>(i) + 1);
+    sources.emplace_back(o.targets[i].name, static_cast<int>(i));
     groups += fmt::format(", openmetrics.{} ({})", o.targets[i].name, o.targets[i].url);
   }
   log(fmt::format("kvtier monitor: recording {} every {}s to archive {}", groups, o.interval_s,

@@ -104,14 +104,14 @@ Status OpenMetricsSource::put(ArchiveWriter& w, std::string_view body, size_t& s
       }
       Metric m;
       const int item = static_cast<int>(metrics_.size());
-      m.desc = openmetrics_desc(name_, cluster_, item, s.name, s.type);
+      m.desc = openmetrics_desc(name_, 1 + 4 * index_ + item / 1024, item % 1024, s.name, s.type);
       if (!pcp_name_ok(m.desc.name)) {
         ++skipped;
         continue;
       }
       m.singular = s.labels.empty();
-      // One instance domain per metric, as the PMDA has it: serial = cluster << 10 | item.
-      if (!m.singular) m.desc.indom = (cluster_ << 10) | item;
+      // One instance domain per metric, as the PMDA has it.
+      if (!m.singular) m.desc.indom = ((index_ + 1) << 12) | item;
       if (!w.add_metric(m.desc)) {  // e.g. a name that is also another metric's prefix
         ++skipped;
         continue;

@@ -22,7 +22,7 @@
 
 namespace kvtier::monitor {
 
-inline constexpr size_t kMaxMetricsPerSource = 4096;
+inline constexpr size_t kMaxMetricsPerSource = 4096;  // 4 PMID clusters of 1,024 items
 inline constexpr size_t kMaxInstancesPerMetric = 4096;
 
 // The PMDA's rules for one sample's metric, without the archive.
@@ -33,8 +33,10 @@ std::string openmetrics_instance(int id, const PrometheusSample& sample);
 
 class OpenMetricsSource {
  public:
-  // `cluster` tells this source's PMIDs apart from other sources' (the PMDA's scheme too).
-  OpenMetricsSource(std::string name, int cluster) : name_(std::move(name)), cluster_(cluster) {}
+  // `index` (0, 1, ...) tells this source's PMIDs apart from other sources': source i owns
+  // clusters 1 + 4i .. 4 + 4i (1,024 items each, kMaxMetricsPerSource in all) and instance
+  // domains (i + 1) << 12 | item.
+  OpenMetricsSource(std::string name, int index) : name_(std::move(name)), index_(index) {}
 
   const std::string& name() const { return name_; }
 
@@ -52,7 +54,7 @@ class OpenMetricsSource {
   };
 
   std::string name_;
-  int cluster_;
+  int index_;
   std::map<std::string, Metric> metrics_;  // by sample name
 };
 

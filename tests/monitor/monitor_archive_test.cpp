@@ -107,9 +107,9 @@ TEST(MonitorArchiveTest, SystemEngineAndGpuReadBackWithPcpTools) {
         "Semantics: instant  Units: byte / sec",
         "openmetrics.engine.vllm.prompt_tokens_total PMID: 144.1.1\n    Data Type: double",
         "Semantics: counter  Units: none",
-        "openmetrics.engine.vllm.num_requests_running PMID: 144.1.0\n    Data Type: double  InDom: 144.1024 0x24000400\n    Semantics: instant  Units: none",
-        "openmetrics.engine.vllm.time_to_first_token_seconds_bucket PMID: 144.1.2\n    Data Type: double  InDom: 144.1026 0x24000402\n    Semantics: counter  Units: count",
-        "openmetrics.engine.vllm.time_to_first_token_seconds_sum PMID: 144.1.3\n    Data Type: double  InDom: 144.1027 0x24000403\n    Semantics: counter  Units: sec"}) {
+        "openmetrics.engine.vllm.num_requests_running PMID: 144.1.0\n    Data Type: double  InDom: 144.4096 0x24001000\n    Semantics: instant  Units: none",
+        "openmetrics.engine.vllm.time_to_first_token_seconds_bucket PMID: 144.1.2\n    Data Type: double  InDom: 144.4098 0x24001002\n    Semantics: counter  Units: count",
+        "openmetrics.engine.vllm.time_to_first_token_seconds_sum PMID: 144.1.3\n    Data Type: double  InDom: 144.4099 0x24001003\n    Semantics: counter  Units: sec"}) {
     EXPECT_NE(desc.out.find(expect), std::string::npos) << "missing:\n" << expect << "\nin:\n" << desc.out;
   }
 

@@ -1,8 +1,12 @@
 // Prometheus text types and the openmetrics PMDA's naming rules.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "common/prometheus_text.h"
+#include "monitor/archive_writer.h"
 #include "monitor/openmetrics_mapper.h"
+#include "pcp_tools.h"
 
 namespace kvtier::monitor {
 namespace {
@@ -92,6 +96,44 @@ TEST(OpenMetricsNamingTest, InstancesAreSortedUnquotedLabelsAfterTheirId) {
   EXPECT_EQ(openmetrics_instance(12, s), "12 engine:1 le:+Inf");
   s.labels.clear();
   EXPECT_EQ(openmetrics_instance(0, s), "");
+}
+
+TEST(OpenMetricsSourceTest, CapsRepeatsAndUnnameableSamplesAreSkippedNotFatal) {
+  testing::TempDir dir;
+  auto w = ArchiveWriter::create(dir / "caps");
+  ASSERT_TRUE(w) << w.error().message();
+  OpenMetricsSource source("big", 0);
+  std::string body;
+  for (size_t i = 0; i < kMaxMetricsPerSource + 3; ++i) body += fmt::format("m{} {}\n", i, i);
+  for (size_t i = 0; i < kMaxInstancesPerMetric + 2; ++i) {
+    body += fmt::format("m0_labelled{{k=\"{}\"}} 1\n", i);  // a new metric: already over the cap
+  }
+  size_t skipped = 0;
+  ASSERT_TRUE(source.put(**w, body, skipped));
+  EXPECT_EQ(skipped, 3 + kMaxInstancesPerMetric + 2);
+  ASSERT_TRUE((*w)->write(1765000000));
+
+  OpenMetricsSource labelled("lab", 1);
+  body.clear();
+  for (size_t i = 0; i < kMaxInstancesPerMetric + 2; ++i) body += fmt::format("x{{k=\"{}\"}} 1\n", i);
+  body += "x{k=\"0\"} 2\n";           // repeated in one body: the first value stands
+  body += "x 3\n";                      // labels gone: not representable
+  body += "y:_bad 1\n";                 // "y._bad": not a PCP name
+  ASSERT_TRUE(labelled.put(**w, body, skipped));
+  EXPECT_EQ(skipped, 2u + 1 + 1 + 1);
+  ASSERT_TRUE((*w)->write(1765000001));
+  // Garbage is an error and puts nothing.
+  EXPECT_FALSE(labelled.put(**w, "x{k=\"1\" 1\n", skipped));
+  ASSERT_TRUE((*w)->finish());
+
+  testing::ToolResult r = testing::run_tool("pminfo", "-a " + dir / "caps" + " openmetrics");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), long(kMaxMetricsPerSource) + 1);
+  testing::ToolResult x = testing::run_tool("pminfo", "-a " + dir / "caps" + " -f openmetrics.lab.x");
+  EXPECT_NE(x.out.find("inst [0 or \"0 k:0\"] value 1\n"), std::string::npos) << x.out.substr(0, 300);
+  EXPECT_NE(x.out.find(fmt::format("inst [{0} or \"{0} k:{0}\"]", kMaxInstancesPerMetric - 1)),
+            std::string::npos);
+  EXPECT_EQ(x.out.find(fmt::format("\"{0} k:{0}\"", kMaxInstancesPerMetric)), std::string::npos);
 }
 
 }  // namespace
