@@ -18,7 +18,8 @@ std::string level_name_of(const std::string& strategy) {
 }
 
 // Every run of every arm against the baseline's first run.
-Status check_identities(Group& g, const ReportOptions& options, std::vector<std::string>& warnings) {
+Status check_identities(Group& g, const ReportOptions& options,
+                        std::vector<std::string>& warnings) {
   const RunInput* reference = nullptr;
   for (const auto& arm : g.arms) {
     for (const auto& run : arm.runs) {
@@ -53,8 +54,8 @@ void arm_statistics(Arm& arm, std::vector<std::string>& notes) {
     std::set<double> seen;
     for (const auto& l : run.results.levels) {
       if (!seen.insert(l.level).second) {
-        notes.push_back(fmt::format("{} has level {:g} more than once; the first is used",
-                                    run.name, l.level));
+        notes.push_back(
+            fmt::format("{} has level {:g} more than once; the first is used", run.name, l.level));
         continue;
       }
       by_level[l.level].push_back(&l);

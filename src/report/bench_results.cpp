@@ -110,8 +110,7 @@ Expected<LevelResult> read_level(const Json& b, const std::string& where, size_t
   optional({"metrics", "request_latency", "successful", "percentiles", "p99"}, r.latency_p99_s);
   optional({"metrics", "time_to_first_token_ms", "successful", "percentiles", "p99"},
            r.ttft_p99_ms);
-  optional({"metrics", "inter_token_latency_ms", "successful", "percentiles", "p99"},
-           r.itl_p99_ms);
+  optional({"metrics", "inter_token_latency_ms", "successful", "percentiles", "p99"}, r.itl_p99_ms);
   optional({"start_time"}, r.start_time);
   optional({"end_time"}, r.end_time);
   return r;

@@ -76,10 +76,9 @@ Chart absolute_chart(const Group& g, const MetricSpec& m) {
         continue;
       }
       const Estimate& e = (*st)[m.id];
-      s.points.push_back(ChartPoint{
-          e.mean, e.has_bound() ? e.se : 0,
-          fmt::format("{} at {:g}: {} {}", g.arms[a].name, l, format_estimate(e, m.decimals),
-                      m.unit)});
+      s.points.push_back(ChartPoint{e.mean, e.has_bound() ? e.se : 0,
+                                    fmt::format("{} at {:g}: {} {}", g.arms[a].name, l,
+                                                format_estimate(e, m.decimals), m.unit)});
     }
     c.series.push_back(std::move(s));
   }
@@ -150,8 +149,8 @@ void metric_table(std::string& html, const Group& g, const MetricSpec& m) {
   html += fmt::format("<div class=\"wide\"><table>\n<tr><th>{}</th><th>{} (baseline)</th>",
                       escape_xml(g.level_name), escape_xml(g.arms[0].name));
   for (size_t a = 1; a < g.arms.size(); ++a) {
-    html += fmt::format("<th>{}</th><th>Difference</th><th>% Change</th>",
-                        escape_xml(g.arms[a].name));
+    html +=
+        fmt::format("<th>{}</th><th>Difference</th><th>% Change</th>", escape_xml(g.arms[a].name));
   }
   html += "</tr>\n";
   for (size_t li = 0; li < g.levels.size(); ++li) {
@@ -166,10 +165,10 @@ void metric_table(std::string& html, const Group& g, const MetricSpec& m) {
       if (base && s && (*base)[m.id].has_value() && (*s)[m.id].has_value()) {
         diff = format_difference((*s)[m.id].mean - (*base)[m.id].mean, m.decimals);
       }
-      html += fmt::format("<td>{}</td><td>{}</td><td class=\"{}\">{}{}</td>",
-                          s ? format_estimate((*s)[m.id], m.decimals) : "n/a", diff,
-                          effect_class(mc.effect), format_change(mc.change),
-                          effect_words(mc.effect));
+      html +=
+          fmt::format("<td>{}</td><td>{}</td><td class=\"{}\">{}{}</td>",
+                      s ? format_estimate((*s)[m.id], m.decimals) : "n/a", diff,
+                      effect_class(mc.effect), format_change(mc.change), effect_words(mc.effect));
     }
     html += "</tr>\n";
   }
@@ -202,9 +201,10 @@ void tier_table(std::string& html, const Group& g) {
         format_estimate(t.gb_to_cpu, 2), format_estimate(t.gbps_to_cpu, 1),
         format_estimate(t.gb_to_gpu, 2), format_estimate(t.gbps_to_gpu, 1));
   }
-  html += "</table>\n<p class=\"note\">Shares of the prompt tokens looked up in the GPU prefix "
-          "cache: found there, found in the CPU tier, or computed. GB/s is bytes over the time "
-          "spent copying.</p>\n";
+  html +=
+      "</table>\n<p class=\"note\">Shares of the prompt tokens looked up in the GPU prefix "
+      "cache: found there, found in the CPU tier, or computed. GB/s is bytes over the time "
+      "spent copying.</p>\n";
 }
 
 void test_configuration(std::string& html, const Report& r) {
@@ -241,7 +241,8 @@ void test_configuration(std::string& html, const Report& r) {
   if (!c.hardware.empty() || !c.run_dates.empty() || !c.kvtier_version.empty()) {
     html += "<h3>Hardware and software</h3>\n<ul>\n";
     for (const auto& h : c.hardware) html += "<li>" + escape_xml(h) + "</li>\n";
-    if (!c.kvtier_version.empty()) html += "<li>kvtier: " + escape_xml(c.kvtier_version) + "</li>\n";
+    if (!c.kvtier_version.empty())
+      html += "<li>kvtier: " + escape_xml(c.kvtier_version) + "</li>\n";
     if (!c.run_dates.empty()) html += "<li>Date: " + escape_xml(c.run_dates) + "</li>\n";
     if (!c.created_at.empty()) html += "<li>Planned: " + escape_xml(c.created_at) + "</li>\n";
     html += "</ul>\n";
@@ -308,8 +309,8 @@ std::string render_html(const Report& r) {
     }
     tier_table(html, g);
     for (const auto& sw : find_sweeps(g)) {
-      html += fmt::format("<h3>Swept: {} of {}</h3>\n<div class=\"charts\">\n",
-                          escape_xml(sw.key), escape_xml(sw.config));
+      html += fmt::format("<h3>Swept: {} of {}</h3>\n<div class=\"charts\">\n", escape_xml(sw.key),
+                          escape_xml(sw.config));
       for (Metric m : {Metric::kOutputTokensPerSecond, Metric::kTtftP50}) {
         html += render_svg_chart(sweep_chart(g, sw, spec(m)));
       }

@@ -11,8 +11,8 @@
 namespace kvtier::report {
 namespace {
 
-constexpr Metric kSummary[] = {Metric::kRequestsPerSecond, Metric::kLatencyMean,
-                               Metric::kTtftMean, Metric::kItlMean};
+constexpr Metric kSummary[] = {Metric::kRequestsPerSecond, Metric::kLatencyMean, Metric::kTtftMean,
+                               Metric::kItlMean};
 constexpr const char* kSummaryLabels[] = {"Avg Throughput (req/s)", "Avg Latency (s)",
                                           "Avg TTFT (ms)", "Avg ITL (ms)"};
 
@@ -117,10 +117,11 @@ void tier_table(std::string& out, const Group& g) {
   bool any = false;
   for (const auto& arm : g.arms) any |= arm.tiers.has_value();
   if (!any) return;
-  out += "### KV-cache tiers: why it paid or did not\n\n"
-         "| Arm | Cells | GPU prefix hits % | CPU-tier hits % | Computed % | Preemptions | "
-         "Offload GPU→CPU GB | GPU→CPU GB/s | Offload CPU→GPU GB | CPU→GPU GB/s |\n"
-         "|---|---|---|---|---|---|---|---|---|---|\n";
+  out +=
+      "### KV-cache tiers: why it paid or did not\n\n"
+      "| Arm | Cells | GPU prefix hits % | CPU-tier hits % | Computed % | Preemptions | "
+      "Offload GPU→CPU GB | GPU→CPU GB/s | Offload CPU→GPU GB | CPU→GPU GB/s |\n"
+      "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& arm : g.arms) {
     if (!arm.tiers) {
       out += fmt::format("| {} | 0 | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |\n", arm.name);
@@ -133,9 +134,10 @@ void tier_table(std::string& out, const Group& g) {
                        format_estimate(t.gb_to_cpu, 2), format_estimate(t.gbps_to_cpu, 1),
                        format_estimate(t.gb_to_gpu, 2), format_estimate(t.gbps_to_gpu, 1));
   }
-  out += "\nShares of the prompt tokens looked up in the GPU prefix cache: found there, found in "
-         "the CPU tier, or computed. Counters are the engines' /metrics after the run minus "
-         "before (all levels of a cell together); GB/s is bytes over the time spent copying.\n\n";
+  out +=
+      "\nShares of the prompt tokens looked up in the GPU prefix cache: found there, found in "
+      "the CPU tier, or computed. Counters are the engines' /metrics after the run minus "
+      "before (all levels of a cell together); GB/s is bytes over the time spent copying.\n\n";
 }
 
 void sweep_tables(std::string& out, const Group& g) {
@@ -174,8 +176,10 @@ void test_configuration(std::string& out, const Report& r) {
   for (const auto& g : r.groups) {
     out += fmt::format("### Workload{}\n\n", g.title().empty() ? "" : ": " + g.title());
     out += fmt::format("- **Profile**: {}\n", describe_profile(g.identity));
-    out += fmt::format("- **Data**: `{}`\n", g.identity.data.empty() ? "not recorded" : g.identity.data);
-    out += fmt::format("- **Model**: {}\n", g.identity.model.empty() ? "not recorded" : g.identity.model);
+    out += fmt::format("- **Data**: `{}`\n",
+                       g.identity.data.empty() ? "not recorded" : g.identity.data);
+    out += fmt::format("- **Model**: {}\n",
+                       g.identity.model.empty() ? "not recorded" : g.identity.model);
     for (const auto& [k, v] : g.identity.settings) out += fmt::format("- {}: `{}`\n", k, v);
     out += "\n";
   }
@@ -191,7 +195,8 @@ void test_configuration(std::string& out, const Report& r) {
       out += "   ```\n";
     }
     const std::string& bench = c.arms.front().bench_command;
-    if (!bench.empty()) out += fmt::format("\nBench command (first arm):\n```bash\n{}\n```\n", bench);
+    if (!bench.empty())
+      out += fmt::format("\nBench command (first arm):\n```bash\n{}\n```\n", bench);
     out += "\n";
   }
   if (!c.hardware.empty() || !c.run_dates.empty() || !c.kvtier_version.empty()) {

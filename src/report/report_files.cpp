@@ -26,8 +26,7 @@ Expected<Report> report_from_folder(const std::filesystem::path& dir,
   return r;
 }
 
-Expected<Report> report_from_files(const std::vector<FileArm>& arms,
-                                   const ReportOptions& options) {
+Expected<Report> report_from_files(const std::vector<FileArm>& arms, const ReportOptions& options) {
   KVTIER_ASSIGN_OR_RETURN(Report r, read_bench_files(arms));
   KVTIER_RETURN_IF_ERROR(build_report(r, options));
   return r;

@@ -45,9 +45,9 @@ Status check_name(const std::string& value, const char* key, const std::string& 
   static const std::regex kArm("[A-Za-z0-9._-]+(@[^/\\\\]+)?");
   const bool arm = std::string_view(key) == "arm";
   if (!std::regex_match(value, arm ? kArm : kName) || value == "." || value == "..") {
-    return data_loss("{}: {} \"{}\" is not a folder name ({})", where, key, value,
-                     arm ? "[A-Za-z0-9._-]+, then @<key>=<value> for a swept flag"
-                         : "[A-Za-z0-9._-]+");
+    return data_loss(
+        "{}: {} \"{}\" is not a folder name ({})", where, key, value,
+        arm ? "[A-Za-z0-9._-]+, then @<key>=<value> for a swept flag" : "[A-Za-z0-9._-]+");
   }
   return Status::ok();
 }
@@ -107,9 +107,11 @@ void add_setup(TestConfiguration& config, const std::string& arm, const Json& ce
     return out;
   };
   if (cell.contains("server_commands") && cell["server_commands"].is_array()) {
-    for (const auto& c : cell["server_commands"]) setup.server_commands.push_back(shell_join(argv(c)));
+    for (const auto& c : cell["server_commands"])
+      setup.server_commands.push_back(shell_join(argv(c)));
   }
-  if (cell.contains("router_command")) setup.router_command = shell_join(argv(cell["router_command"]));
+  if (cell.contains("router_command"))
+    setup.router_command = shell_join(argv(cell["router_command"]));
   if (cell.contains("bench_command")) setup.bench_command = shell_join(argv(cell["bench_command"]));
   if (cell.contains("device") && cell["device"].is_string()) setup.device = cell["device"];
   config.arms.push_back(std::move(setup));
@@ -182,8 +184,8 @@ Expected<Report> read_eval_folder(const fs::path& dir) {
 
   double first_start = 0, last_end = 0;
   for (size_t i = 0; i < plan["cells"].size(); ++i) {
-    KVTIER_ASSIGN_OR_RETURN(
-        PlannedCell p, planned_cell(plan["cells"][i], fmt::format("{}: cells[{}]", where, i)));
+    KVTIER_ASSIGN_OR_RETURN(PlannedCell p,
+                            planned_cell(plan["cells"][i], fmt::format("{}: cells[{}]", where, i)));
     auto group = std::find_if(report.groups.begin(), report.groups.end(), [&](const Group& g) {
       return g.model == p.model && g.workload == p.workload;
     });
@@ -254,8 +256,8 @@ Expected<Report> read_eval_folder(const fs::path& dir) {
     if (end > last_end) last_end = end;
   }
   if (first_start > 0) {
-    report.config.run_dates = utc_time(first_start) +
-                              (last_end > first_start ? " to " + utc_time(last_end) : "");
+    report.config.run_dates =
+        utc_time(first_start) + (last_end > first_start ? " to " + utc_time(last_end) : "");
   }
   for (auto& g : report.groups) {
     auto base = std::find_if(g.arms.begin(), g.arms.end(),

@@ -72,8 +72,8 @@ struct RunInput {
 };
 
 struct Arm {
-  std::string name;    // "native-offload" or "native-offload@num_cpu_blocks=1000"
-  std::string config;  // the part before '@'
+  std::string name;                    // "native-offload" or "native-offload@num_cpu_blocks=1000"
+  std::string config;                  // the part before '@'
   std::string sweep_key, sweep_value;  // empty unless the arm sweeps a flag
   std::vector<RunInput> runs;
   std::vector<std::string> failures;  // "cell id: why" for cells without usable results
@@ -106,13 +106,13 @@ struct Group {
   std::vector<Arm> arms;        // arms[0] is the baseline
 
   // Filled by build_report().
-  RunIdentity identity;            // the baseline's first run: profile, data, model
-  std::string level_name;          // "Concurrency", "Rate (req/s)" or "Level"
-  std::vector<double> levels;      // every level any arm has, ascending
+  RunIdentity identity;                    // the baseline's first run: profile, data, model
+  std::string level_name;                  // "Concurrency", "Rate (req/s)" or "Level"
+  std::vector<double> levels;              // every level any arm has, ascending
   std::vector<ArmComparison> comparisons;  // one per non-baseline arm
   std::vector<VerdictLine> verdict;
   std::vector<std::string> notes;
-  bool single_run = false;  // some arm has fewer than two repeats at some level
+  bool single_run = false;    // some arm has fewer than two repeats at some level
   std::string title() const;  // "Qwen3-0.6B / seed" or ""
 };
 

@@ -98,10 +98,10 @@ RunIdentity read_run_identity(const Json& root,
   RunIdentity id;
   const Json empty = Json::object();
   const Json& args = root.contains("args") && root["args"].is_object() ? root["args"] : empty;
-  const Json& first = root.contains("benchmarks") && root["benchmarks"].is_array() &&
-                              !root["benchmarks"].empty()
-                          ? root["benchmarks"][0]
-                          : empty;
+  const Json& first =
+      root.contains("benchmarks") && root["benchmarks"].is_array() && !root["benchmarks"].empty()
+          ? root["benchmarks"][0]
+          : empty;
   if (const Json* tool = find(root, {"metadata", "tool"})) {
     id.tool = text_of(*tool);
   } else if (find(first, {"config", "environment"}) == nullptr &&
@@ -140,9 +140,9 @@ RunIdentity read_run_identity(const Json& root,
       break;
     }
   }
-  for (const Json* m : {find(root, {"metadata", "model"}), find(args, {"model"}),
-                        find(first, {"config", "backend", "model"}),
-                        find(first, {"worker", "backend_model"})}) {
+  for (const Json* m :
+       {find(root, {"metadata", "model"}), find(args, {"model"}),
+        find(first, {"config", "backend", "model"}), find(first, {"worker", "backend_model"})}) {
     if (m && !text_of(*m).empty()) {
       id.model = text_of(*m);
       break;

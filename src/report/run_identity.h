@@ -3,20 +3,19 @@
 // are compared: the profile (rate type and requested rates), the data (`--data`) and the model.
 // Read from `kvtier bench`'s and GuideLLM's layouts (top-level `args`, each benchmark's
 // `config`, or GuideLLM 0.3's per-benchmark `args` / `request_loader` / `worker`).
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace kvtier::report {
 
 struct RunIdentity {
-  std::string tool;                // "kvtier bench", "guidellm", or "" when not recorded
-  std::string rate_type;           // "concurrent", "constant", ...; "" when not recorded
-  std::vector<double> rates;       // requested levels, ascending; empty when not recorded
-  std::string data;                // canonical form of --data (JSON keys sorted); "" unknown
-  std::string model;               // "" when not recorded
+  std::string tool;           // "kvtier bench", "guidellm", or "" when not recorded
+  std::string rate_type;      // "concurrent", "constant", ...; "" when not recorded
+  std::vector<double> rates;  // requested levels, ascending; empty when not recorded
+  std::string data;           // canonical form of --data (JSON keys sorted); "" unknown
+  std::string model;          // "" when not recorded
   // Other recorded settings shown in the Test Configuration (target, seed, max seconds, ...).
   std::vector<std::pair<std::string, std::string>> settings;
 };

@@ -164,7 +164,8 @@ std::string render_svg_chart(const Chart& c) {
       "\n",
       kLeft + plot_w / 2, height - 12, escape_xml(c.x_label));
   svg += fmt::format(
-      R"svg(<text class="axis-label y-label" x="16" y="{0:.1f}" text-anchor="middle" transform="rotate(-90 16 {0:.1f})">{1}</text>)svg"
+      R"svg(<text class="axis-label y-label" x="16" y="{0:.1f}" text-anchor="middle" )svg"
+      R"svg(transform="rotate(-90 16 {0:.1f})">{1}</text>)svg"
       "\n",
       top + plot_h / 2, escape_xml(c.y_label));
   if (c.zero_line && y_min < 0 && y_max > 0) {
@@ -179,8 +180,8 @@ std::string render_svg_chart(const Chart& c) {
         R"(<line class="reference" x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="{}" )"
         R"(stroke-width="1.5" stroke-dasharray="6 4"><title>{}: {}</title></line>)"
         "\n",
-        kLeft, y_of(r.y), kWidth - kRight, y_of(r.y), series_color(r.color_of),
-        escape_xml(r.name), format_value(r.y, c.decimals));
+        kLeft, y_of(r.y), kWidth - kRight, y_of(r.y), series_color(r.color_of), escape_xml(r.name),
+        format_value(r.y, c.decimals));
   }
   for (size_t si = 0; si < c.series.size(); ++si) {
     const auto& s = c.series[si];

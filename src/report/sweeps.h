@@ -10,7 +10,8 @@ namespace kvtier::report {
 
 struct Sweep {
   std::string config, key;
-  std::vector<size_t> arms;  // indices into Group::arms, by value (numerically when all are numbers)
+  std::vector<size_t>
+      arms;  // indices into Group::arms, by value (numerically when all are numbers)
 };
 
 std::vector<Sweep> find_sweeps(const Group& g);

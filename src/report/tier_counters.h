@@ -1,10 +1,9 @@
 #pragma once
 // The KV-cache tier counters of a cell (cell.json's metrics_delta: the engines' /metrics after the
 // bench minus before, summed over engines) and their per-arm summary: "why it paid or did not".
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "report/estimate.h"

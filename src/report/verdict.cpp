@@ -107,9 +107,9 @@ std::string arm_sentence(const Group& g, const ArmComparison& cmp, Effect& effec
   if (!mixed.empty()) parts.push_back(clause("gains and loses", mixed, g, cmp, word));
   if (!noise.empty()) parts.push_back(clause("no measurable effect", noise, g, cmp, word));
   if (!no_bound.empty()) {
-    parts.push_back(fmt::format(
-        "single run: no noise bound; differences below ~{:g}% are not meaningful; {}",
-        kSingleRunNoisePercent, clause("measured", no_bound, g, cmp, word)));
+    parts.push_back(
+        fmt::format("single run: no noise bound; differences below ~{:g}% are not meaningful; {}",
+                    kSingleRunNoisePercent, clause("measured", no_bound, g, cmp, word)));
   }
   if (parts.empty()) parts.push_back("no level in common with the baseline");
   effect = !gain.empty() && loss.empty() && mixed.empty()   ? Effect::kGain
@@ -142,9 +142,9 @@ std::vector<VerdictLine> verdict_lines(const Group& g) {
   if (g.arms.empty()) return out;
   const std::string word = verdict_level_word(g.level_name);
   if (g.arms[0].levels.empty()) {
-    out.push_back({fmt::format("{} (baseline): no results; nothing can be compared",
-                               g.arms[0].name),
-                   Effect::kUnknown});
+    out.push_back(
+        {fmt::format("{} (baseline): no results; nothing can be compared", g.arms[0].name),
+         Effect::kUnknown});
   } else {
     for (const auto& cmp : g.comparisons) {
       VerdictLine line;
@@ -164,10 +164,11 @@ std::vector<VerdictLine> verdict_lines(const Group& g) {
     }
   }
   if (fewest == 2) {
-    out.push_back({"few repeats: some levels have only 2 runs per arm, so their standard errors "
-                   "are rough and an effect a little beyond 2 SE may still be noise (3 or more "
-                   "repeats, arms alternating, make the bound firmer)",
-                   Effect::kUnknown});
+    out.push_back(
+        {"few repeats: some levels have only 2 runs per arm, so their standard errors "
+         "are rough and an effect a little beyond 2 SE may still be noise (3 or more "
+         "repeats, arms alternating, make the bound firmer)",
+         Effect::kUnknown});
   }
   // Errors: every arm (the baseline too) at every level where requests errored.
   for (const auto& arm : g.arms) {

@@ -43,7 +43,8 @@ TEST(EvalFolder, ReadsCellsArmsAndFailures) {
   std::vector<std::string> lines;
   for (const auto& v : g.verdict) lines.push_back(v.text);
   ASSERT_EQ(lines.size(), 6u) << ::testing::PrintToString(lines);
-  EXPECT_EQ(lines[0].rfind("native-offload: pays at every concurrency (5: +29.", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[0].rfind("native-offload: pays at every concurrency (5: +29.", 0), 0u)
+      << lines[0];
   EXPECT_EQ(g.verdict[0].effect, Effect::kGain);
   // native-offload kept 2 of its 3 repeats.
   EXPECT_EQ(lines[3].rfind("few repeats: some levels have only 2 runs per arm", 0), 0u);
@@ -103,14 +104,13 @@ TEST(EvalFolder, SweepsAreOrderedByValueAndCharted) {
   const size_t chart = html.find("<title>output tok/s against num_cpu_blocks (native-offload)");
   ASSERT_NE(chart, std::string::npos);
   const std::string svg = html.substr(chart, html.find("</svg>", chart) - chart);
-  EXPECT_NE(svg.find(">concurrency 5</text>"), std::string::npos);   // one line per level
+  EXPECT_NE(svg.find(">concurrency 5</text>"), std::string::npos);  // one line per level
   EXPECT_NE(svg.find(">concurrency 25</text>"), std::string::npos);
-  EXPECT_NE(svg.find("class=\"reference\""), std::string::npos);     // the baseline
+  EXPECT_NE(svg.find("class=\"reference\""), std::string::npos);  // the baseline
   EXPECT_NE(svg.find(">no-offload at 25 (baseline)</text>"), std::string::npos);
   EXPECT_NE(svg.find(">num_cpu_blocks</text>"), std::string::npos);  // x axis label
   const std::string md = render_markdown(*r);
-  EXPECT_NE(md.find("### output tok/s against num_cpu_blocks (native-offload)"),
-            std::string::npos);
+  EXPECT_NE(md.find("### output tok/s against num_cpu_blocks (native-offload)"), std::string::npos);
   EXPECT_NE(md.find("| 4000 | 800.0 ± 4.6 | 2,375.0 ± 13.7 |"), std::string::npos) << md;
 }
 
@@ -186,14 +186,15 @@ TEST(EvalFolder, BadPlansNameTheProblem) {
 
 TEST(EvalFolder, AllCellsOfAnArmFailed) {
   TempDir dir("kvtier-eval-allfailed");
-  write_folder(dir.path(), {{"no-offload", 1}, {"no-offload", 2}, {"native-offload", 1, "failed"},
+  write_folder(dir.path(), {{"no-offload", 1},
+                            {"no-offload", 2},
+                            {"native-offload", 1, "failed"},
                             {"native-offload", 2, "running"}});
   auto r = report_from_folder(dir.path(), {});
   ASSERT_TRUE(r.has_value()) << r.error().message();
   const auto& v = r->groups[0].verdict;
   ASSERT_EQ(v.size(), 3u);
-  EXPECT_EQ(v[0].text,
-            "native-offload: no results to compare (every cell failed or none ran)");
+  EXPECT_EQ(v[0].text, "native-offload: no results to compare (every cell failed or none ran)");
   EXPECT_EQ(v[2].text,
             "failed: native-offload: Qwen3-0.6B/seed/native-offload/r2: did not finish (status "
             "\"running\")");

@@ -87,7 +87,9 @@ TEST(HtmlInBrowser, LoadsCleanlyChartsAreLabelledAndThePageIsNotBlank) {
     ++charts;
     const std::regex x_label(R"(<text class="axis-label x-label"[^>]*>[^<]+</text>)");
     const std::regex y_label(R"(<text class="axis-label y-label"[^>]*>[^<]+</text>)");
-    const std::regex legend(R"(<g class="legend">\s*(<(rect|line)[^>]*>(</(rect|line)>)?<text[^>]*>[^<]+</text>\s*)+</g>)");
+    const std::regex legend(
+        R"(<g class="legend">\s*)"
+        R"((<(rect|line)[^>]*>(</(rect|line)>)?<text[^>]*>[^<]+</text>\s*)+</g>)");
     EXPECT_TRUE(std::regex_search(svg, x_label));
     EXPECT_TRUE(std::regex_search(svg, y_label));
     EXPECT_TRUE(std::regex_search(svg, legend));

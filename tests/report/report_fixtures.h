@@ -29,7 +29,9 @@ struct RunSetup {
 
 inline nlohmann::json dist(double mean, double median) {
   return {{"successful",
-           {{"mean", mean}, {"median", median}, {"percentiles", {{"p50", median}, {"p99", 2 * median}}}}},
+           {{"mean", mean},
+            {"median", median},
+            {"percentiles", {{"p50", median}, {"p99", 2 * median}}}}},
           {"total", {{"mean", mean}, {"median", median}}}};
 }
 
@@ -69,8 +71,8 @@ inline std::string results_file(const std::vector<Level>& levels, const RunSetup
 inline Level scaled(Level l, double throughput, double latency) {
   l.rps *= throughput;
   l.tok_s *= throughput;
-  for (double* v : {&l.lat_mean, &l.lat_median, &l.ttft_mean, &l.ttft_median, &l.itl_mean,
-                    &l.itl_median}) {
+  for (double* v :
+       {&l.lat_mean, &l.lat_median, &l.ttft_mean, &l.ttft_median, &l.itl_mean, &l.itl_median}) {
     *v *= latency;
   }
   return l;
@@ -118,7 +120,8 @@ struct CellSpec {
   RunSetup setup = {};
 };
 
-inline nlohmann::json delta(double queries, double gpu_hits, double cpu_hits, double bytes_down, double seconds) {
+inline nlohmann::json delta(double queries, double gpu_hits, double cpu_hits, double bytes_down,
+                            double seconds) {
   return {{"prompt_tokens", queries},
           {"generation_tokens", 1000},
           {"prefix_cache_queries", queries},
@@ -131,12 +134,13 @@ inline nlohmann::json delta(double queries, double gpu_hits, double cpu_hits, do
 }
 
 // An eval folder in the documented layout: a baseline and an offload arm (whose r3 failed), and
-// a swept num_cpu_blocks (one cell never ran). Writes OUT/plan.json, experiment.yaml and each cell's cell.nlohmann::json + benchmarks.json.
+// a swept num_cpu_blocks (one cell never ran). Writes OUT/plan.json, experiment.yaml and each
+// cell's cell.nlohmann::json + benchmarks.json.
 inline void write_folder(const std::filesystem::path& out, const std::vector<CellSpec>& cells) {
   nlohmann::json plan = {{"name", "offload-eval"},
-               {"baseline", "no-offload"},
-               {"created_at", "2026-12-07T04:00:00Z"},
-               {"cells", nlohmann::json::array()}};
+                         {"baseline", "no-offload"},
+                         {"created_at", "2026-12-07T04:00:00Z"},
+                         {"cells", nlohmann::json::array()}};
   int order = 0;
   for (const auto& c : cells) {
     const std::string config = c.arm.substr(0, c.arm.find('@'));
@@ -147,13 +151,13 @@ inline void write_folder(const std::filesystem::path& out, const std::vector<Cel
                {"value", std::stoi(kv.substr(kv.find('=') + 1))}};
     }
     nlohmann::json entry = {{"id", fmt::format("Qwen3-0.6B/seed/{}/r{}", c.arm, c.repeat)},
-                  {"model", "Qwen3-0.6B"},
-                  {"workload", "seed"},
-                  {"config", config},
-                  {"arm", c.arm},
-                  {"sweep", sweep},
-                  {"repeat", c.repeat},
-                  {"order", order++}};
+                            {"model", "Qwen3-0.6B"},
+                            {"workload", "seed"},
+                            {"config", config},
+                            {"arm", c.arm},
+                            {"sweep", sweep},
+                            {"repeat", c.repeat},
+                            {"order", order++}};
     plan["cells"].push_back(entry);
     if (c.status.empty()) continue;
     const auto dir = out / "cells" / "Qwen3-0.6B" / "seed" / c.arm / fmt::format("r{}", c.repeat);
@@ -169,13 +173,13 @@ inline void write_folder(const std::filesystem::path& out, const std::vector<Cel
     }
     cell["server_commands"] = nlohmann::json::array({serve});
     cell["router_command"] = nullptr;
-    cell["bench_command"] = {"kvtier", "bench", "--target", "http://127.0.0.1:40001",
-                             "--rate-type", "concurrent", "--rate", "5,25"};
+    cell["bench_command"] = {"kvtier",      "bench",      "--target", "http://127.0.0.1:40001",
+                             "--rate-type", "concurrent", "--rate",   "5,25"};
     cell["monitor_command"] = nullptr;
     cell["versions"] = {{"kvtier", "kvtier 0.9.0 (cpu)"}};
     cell["hardware"] = {{"gpus", nlohmann::json::array({{{"name", "NVIDIA H100 80GB HBM3"},
-                                               {"driver", "580.65"},
-                                               {"memory_total_mib", 81559}}})},
+                                                         {"driver", "580.65"},
+                                                         {"memory_total_mib", 81559}}})},
                         {"cpu_model", "Intel Xeon"},
                         {"cpu_count", 16},
                         {"memory_total_bytes", 137438953472.0},

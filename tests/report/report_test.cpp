@@ -34,9 +34,9 @@ Report seed_report(const TempDir& dir, std::vector<Level> candidate = kCandidate
                    testing::RunSetup cand_setup = {}, bool force = false) {
   write_file(dir.path() / "base.json", results_file(kBaseline));
   write_file(dir.path() / "cand.json", results_file(candidate, cand_setup));
-  auto r = report_from_files({{"no-offload", {dir.path() / "base.json"}},
-                              {"native-offload", {dir.path() / "cand.json"}}},
-                             ReportOptions{force});
+  auto r = report_from_files(
+      {{"no-offload", {dir.path() / "base.json"}}, {"native-offload", {dir.path() / "cand.json"}}},
+      ReportOptions{force});
   EXPECT_TRUE(r.has_value()) << r.error().message();
   return r.has_value() ? *r : Report{};
 }
@@ -119,9 +119,8 @@ TEST(Report, LevelsOnlyOneArmHasAreNotedWithForce) {
   // Other levels are another profile: refused unless forced.
   write_file(dir.path() / "base.json", results_file(kBaseline));
   write_file(dir.path() / "cand.json", results_file(candidate));
-  auto refused = report_from_files({{"a", {dir.path() / "base.json"}},
-                                    {"b", {dir.path() / "cand.json"}}},
-                                   {});
+  auto refused =
+      report_from_files({{"a", {dir.path() / "base.json"}}, {"b", {dir.path() / "cand.json"}}}, {});
   ASSERT_FALSE(refused.has_value());
   EXPECT_NE(refused.error().message().find("profile: concurrent 5, 25, 50"), std::string::npos)
       << refused.error().message();
@@ -144,9 +143,9 @@ TEST(Report, LevelsWithoutCompletedRequestsAreNoted) {
   TempDir dir("kvtier-report-zero");
   write_file(dir.path() / "base.json", results_file(kBaseline));
   write_file(dir.path() / "cand.json", json.dump());
-  auto r = report_from_files({{"no-offload", {dir.path() / "base.json"}},
-                              {"native-offload", {dir.path() / "cand.json"}}},
-                             {});
+  auto r = report_from_files(
+      {{"no-offload", {dir.path() / "base.json"}}, {"native-offload", {dir.path() / "cand.json"}}},
+      {});
   ASSERT_TRUE(r.has_value()) << r.error().message();
   ASSERT_EQ(r->groups[0].notes.size(), 1u);
   EXPECT_EQ(r->groups[0].notes[0],
@@ -170,7 +169,8 @@ TEST(Report, BadFilesNameTheProblem) {
       << missing.error().message();
   auto absent = load_bench_results("/nonexistent/benchmarks.json");
   EXPECT_EQ(absent.error().code(), ErrorCode::kNotFound);
-  auto from_files = report_from_files({{"a", {"/nonexistent/a.json"}}, {"b", {"/nonexistent/b.json"}}}, {});
+  auto from_files =
+      report_from_files({{"a", {"/nonexistent/a.json"}}, {"b", {"/nonexistent/b.json"}}}, {});
   ASSERT_FALSE(from_files.has_value());
   EXPECT_NE(from_files.error().message().find("/nonexistent/a.json"), std::string::npos);
 }
@@ -221,10 +221,11 @@ TEST(SvgChart, PointsErrorBarsLegendAndAxes) {
   c.x_label = "Concurrency";
   c.y_label = "tok/s";
   c.categories = {"5", "25", "50"};
-  c.series = {{"a", -1, {ChartPoint{10, 1, "a at 5"}, std::nullopt, ChartPoint{30, 0, "a at 50"}}},
-              {"b", 4,
-               {ChartPoint{12, 2, "b at 5"}, ChartPoint{20, 2, "b at 25"},
-                ChartPoint{-5, 1, "b at 50"}}}};
+  c.series = {
+      {"a", -1, {ChartPoint{10, 1, "a at 5"}, std::nullopt, ChartPoint{30, 0, "a at 50"}}},
+      {"b",
+       4,
+       {ChartPoint{12, 2, "b at 5"}, ChartPoint{20, 2, "b at 25"}, ChartPoint{-5, 1, "b at 50"}}}};
   c.references = {{"base", 15, 0}};
   const std::string svg = render_svg_chart(c);
   const size_t points = svg.find("points=\"");

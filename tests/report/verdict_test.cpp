@@ -63,17 +63,16 @@ TEST(Verdict, SameDistributionTwiceIsWithinNoise) {
   // over the baseline's first, as in the report users complained about.
   const std::vector<std::pair<double, double>> base = {{0.96, 1.04}, {1.04, 0.97}, {1.0, 1.0}};
   const std::vector<std::pair<double, double>> cand = {{1.12, 0.96}, {0.94, 1.03}, {0.97, 1.02}};
-  auto r = report_from_files(
-      {{"no-offload", write_repeats(dir, "base", base, base)},
-       {"native-offload", write_repeats(dir, "cand", cand, cand)}},
-      {});
+  auto r = report_from_files({{"no-offload", write_repeats(dir, "base", base, base)},
+                              {"native-offload", write_repeats(dir, "cand", cand, cand)}},
+                             {});
   ASSERT_TRUE(r.has_value()) << r.error().message();
   const Group& g = r->groups[0];
   ASSERT_EQ(g.verdict.size(), 1u);
   EXPECT_EQ(g.verdict[0].effect, Effect::kWithinNoise);
-  EXPECT_EQ(g.verdict[0].text.rfind("native-offload: no measurable effect at every concurrency (5: ",
-                                    0),
-            0u)
+  EXPECT_EQ(
+      g.verdict[0].text.rfind("native-offload: no measurable effect at every concurrency (5: ", 0),
+      0u)
       << g.verdict[0].text;
   for (const auto& level : g.comparisons[0].levels) {
     for (const auto& m : level) {
@@ -127,9 +126,10 @@ TEST(Verdict, RealEffectsHaveTheRightSign) {
 
 TEST(Verdict, SingleRunHasNoBoundAndNoColour) {
   TempDir dir("kvtier-verdict-single");
-  auto r = report_from_files({{"no-offload", write_repeats(dir, "base", {{1, 1}}, {{1, 1}})},
-                              {"native-offload", write_repeats(dir, "cand", {{1.167, 1}}, {{1.3, 0.5}})}},
-                             {});
+  auto r = report_from_files(
+      {{"no-offload", write_repeats(dir, "base", {{1, 1}}, {{1, 1}})},
+       {"native-offload", write_repeats(dir, "cand", {{1.167, 1}}, {{1.3, 0.5}})}},
+      {});
   ASSERT_TRUE(r.has_value());
   const Group& g = r->groups[0];
   EXPECT_TRUE(g.single_run);
@@ -185,8 +185,9 @@ TEST(Verdict, MismatchedRunsAreRefusedUnlessForced) {
     EXPECT_EQ(md.find("> **WARNING**: Compared with --force although"),
               md.find('\n') + 2)  // right under the title
         << md;
-    EXPECT_NE(render_html(*forced).find("<p class=\"warning\"><b>WARNING</b>: Compared with --force"),
-              std::string::npos);
+    EXPECT_NE(
+        render_html(*forced).find("<p class=\"warning\"><b>WARNING</b>: Compared with --force"),
+        std::string::npos);
   }
   // The same data written as key=value and as JSON (keys in another order) is the same data.
   TempDir dir("kvtier-verdict-same-data");
@@ -204,9 +205,9 @@ TEST(Verdict, ErroredLevelsAreNamed) {
   high.errored = 3;
   write_file(dir.path() / "base.json", results_file({kLow, kHigh}));
   write_file(dir.path() / "cand.json", results_file({kLow, high}));
-  auto r = report_from_files({{"no-offload", {dir.path() / "base.json"}},
-                              {"native-offload", {dir.path() / "cand.json"}}},
-                             {});
+  auto r = report_from_files(
+      {{"no-offload", {dir.path() / "base.json"}}, {"native-offload", {dir.path() / "cand.json"}}},
+      {});
   ASSERT_TRUE(r.has_value());
   const auto& v = r->groups[0].verdict;
   ASSERT_EQ(v.size(), 2u);
