@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -117,6 +118,80 @@ int run_prompts_file(const Args& a, Fail fail) {
   return rc;
 }
 
+// --prompt / --prompt-ids: the model runner directly, one batch.
+template <typename Args, typename Fail>
+int run_prompts(const Args& args, Fail fail) {
+  const Args* a = &args;
+  if (a->prompts.empty() && a->prompt_ids.empty())
+    return fail(invalid_argument("give at least one --prompt, --prompt-ids or --prompts-file"));
+  if (a->logprobs < 0)
+    return fail(invalid_argument("--logprobs must be >= 0, got {}", a->logprobs));
+  if (a->temperature < 0)
+    return fail(invalid_argument("--temperature must be >= 0, got {}", a->temperature));
+  const fs::path model_dir = a->model;
+
+  std::shared_ptr<const tokenizer::Tokenizer> tok;
+  const fs::path tok_dir = tokenizer_dir(*a, /*fall_back=*/true);
+  if (!tok_dir.empty()) {
+    auto loaded = tokenizer::Tokenizer::load(tok_dir);
+    if (!loaded && (!a->tokenizer.empty() || !a->prompts.empty())) return fail(loaded.error());
+    if (loaded) tok = *loaded;
+  }
+  if (!tok && !a->prompts.empty())
+    return fail(not_found("--prompt needs a tokenizer: none in {} (give --tokenizer DIR)",
+                          model_dir.string()));
+
+  std::vector<std::vector<int32_t>> prompts;
+  for (const auto& text : a->prompts) {
+    auto ids = tok->encode(text);
+    if (!ids) return fail(ids.error());
+    prompts.push_back(std::move(*ids));
+  }
+  for (const auto& text : a->prompt_ids) {
+    auto ids = parse_ids(text);
+    if (!ids) return fail(ids.error());
+    prompts.push_back(std::move(*ids));
+  }
+
+  auto config = model::load_config(model_dir);
+  if (!config) return fail(config.error());
+  model::RunnerOptions options;
+  options.model_dir = model_dir;
+  options.device = a->device;
+  options.num_threads = a->threads;
+  options.max_num_batched_tokens = a->max_num_batched_tokens;
+  // Exactly the blocks these prompts can use: each gets its own from the start.
+  int64_t blocks = 0;
+  for (const auto& p : prompts)
+    blocks += (int64_t(p.size()) + std::max(a->max_tokens, 0) + options.block_size - 1) /
+              options.block_size;
+  options.num_gpu_blocks = int32_t(std::min<int64_t>(std::max<int64_t>(blocks, 1), INT32_MAX));
+  auto runner = model::create_model_runner(options);
+  if (!runner) return fail(runner.error());
+
+  model::GenerateParams params;
+  params.max_tokens = a->max_tokens;
+  params.temperature = a->temperature;
+  params.seed = a->seed;
+  params.logprobs = a->logprobs;
+  params.max_num_batched_tokens = a->max_num_batched_tokens;
+  if (!a->ignore_eos) params.stop_token_ids = stop_ids(*config, model_dir, tok.get());
+  auto outputs = model::generate(**runner, prompts, params);
+  if (!outputs) return fail(outputs.error());
+  for (const auto& out : *outputs) {
+    if (a->json_out) {
+      const auto j = to_json(out, tok.get(), a->logprobs > 0);
+      fmt::print("{}\n",
+                 j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    } else if (tok) {
+      fmt::print("{}\n", tok->decode(out.output_ids));
+    } else {
+      fmt::print("{}\n", fmt::join(out.output_ids, ","));
+    }
+  }
+  return 0;
+}
+
 std::function<int()> setup(CLI::App& app) {
   struct Args : TokenizerFlags {
     std::vector<std::string> prompts;
@@ -157,75 +232,17 @@ std::function<int()> setup(CLI::App& app) {
       fmt::print(stderr, "error: {}\n", s.message());
       return s.code() == ErrorCode::kInvalidArgument || s.code() == ErrorCode::kOutOfRange ? 2 : 1;
     };
-    if (!a->prompts_file.empty()) return run_prompts_file(*a, fail);
-    if (a->prompts.empty() && a->prompt_ids.empty())
-      return fail(invalid_argument("give at least one --prompt, --prompt-ids or --prompts-file"));
-    if (a->logprobs < 0)
-      return fail(invalid_argument("--logprobs must be >= 0, got {}", a->logprobs));
-    if (a->temperature < 0)
-      return fail(invalid_argument("--temperature must be >= 0, got {}", a->temperature));
-    const fs::path model_dir = a->model;
-
-    std::shared_ptr<const tokenizer::Tokenizer> tok;
-    const fs::path tok_dir = tokenizer_dir(*a, /*fall_back=*/true);
-    if (!tok_dir.empty()) {
-      auto loaded = tokenizer::Tokenizer::load(tok_dir);
-      if (!loaded && (!a->tokenizer.empty() || !a->prompts.empty())) return fail(loaded.error());
-      if (loaded) tok = *loaded;
+    // Sizes read from the model folder are checked before anything is allocated from them; an
+    // allocation that still fails is reported against the inputs that sized it.
+    try {
+      return a->prompts_file.empty() ? run_prompts(*a, fail) : run_prompts_file(*a, fail);
+    } catch (const std::bad_alloc&) {
+      return fail(make_error(ErrorCode::kResourceExhausted,
+                             "out of memory loading the model in {} or running its prompts "
+                             "(config.json sizes, weights, --max-tokens {} or "
+                             "--max-num-batched-tokens {} too large for this machine?)",
+                             a->model, a->max_tokens, a->max_num_batched_tokens));
     }
-    if (!tok && !a->prompts.empty())
-      return fail(not_found("--prompt needs a tokenizer: none in {} (give --tokenizer DIR)",
-                            model_dir.string()));
-
-    std::vector<std::vector<int32_t>> prompts;
-    for (const auto& text : a->prompts) {
-      auto ids = tok->encode(text);
-      if (!ids) return fail(ids.error());
-      prompts.push_back(std::move(*ids));
-    }
-    for (const auto& text : a->prompt_ids) {
-      auto ids = parse_ids(text);
-      if (!ids) return fail(ids.error());
-      prompts.push_back(std::move(*ids));
-    }
-
-    auto config = model::load_config(model_dir);
-    if (!config) return fail(config.error());
-    model::RunnerOptions options;
-    options.model_dir = model_dir;
-    options.device = a->device;
-    options.num_threads = a->threads;
-    options.max_num_batched_tokens = a->max_num_batched_tokens;
-    // Exactly the blocks these prompts can use: each gets its own from the start.
-    int64_t blocks = 0;
-    for (const auto& p : prompts)
-      blocks += (int64_t(p.size()) + std::max(a->max_tokens, 0) + options.block_size - 1) /
-                options.block_size;
-    options.num_gpu_blocks = int32_t(std::min<int64_t>(std::max<int64_t>(blocks, 1), INT32_MAX));
-    auto runner = model::create_model_runner(options);
-    if (!runner) return fail(runner.error());
-
-    model::GenerateParams params;
-    params.max_tokens = a->max_tokens;
-    params.temperature = a->temperature;
-    params.seed = a->seed;
-    params.logprobs = a->logprobs;
-    params.max_num_batched_tokens = a->max_num_batched_tokens;
-    if (!a->ignore_eos) params.stop_token_ids = stop_ids(*config, model_dir, tok.get());
-    auto outputs = model::generate(**runner, prompts, params);
-    if (!outputs) return fail(outputs.error());
-    for (const auto& out : *outputs) {
-      if (a->json_out) {
-        const auto j = to_json(out, tok.get(), a->logprobs > 0);
-        fmt::print("{}\n",
-                   j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
-      } else if (tok) {
-        fmt::print("{}\n", tok->decode(out.output_ids));
-      } else {
-        fmt::print("{}\n", fmt::join(out.output_ids, ","));
-      }
-    }
-    return 0;
   };
 }
 

@@ -1,7 +1,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <new>
+#include <string>
 
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -45,7 +48,22 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("kvtier"));
   spdlog::set_level(spdlog::level::from_str(log_level));
   for (auto& [sub, action] : actions) {
-    if (sub->parsed()) return action();
+    if (!sub->parsed()) continue;
+    // The last edge for an allocation sized from an input: commands check sizes before they
+    // allocate and name the input themselves; what gets here still must not abort.
+    try {
+      return action();
+    } catch (const std::bad_alloc&) {
+      std::string inputs;
+      for (const auto& arg : sub->remaining(true)) inputs += " " + arg;
+      for (const auto* opt : sub->get_options())
+        for (const auto& v : opt->results()) inputs += " " + v;
+      fmt::print(stderr,
+                 "error: kvtier {}: out of memory: an input needs more memory than this machine "
+                 "has (inputs:{})\n",
+                 sub->get_name(), inputs);
+      return 1;
+    }
   }
   return 2;
 }

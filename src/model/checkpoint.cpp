@@ -11,6 +11,10 @@ using nlohmann::json;
 
 constexpr const char* kSingleFile = "model.safetensors";
 constexpr const char* kIndexFile = "model.safetensors.index.json";
+// Published checkpoints have at most a few hundred shards; each shard is mapped and parsed, so
+// an index naming thousands is refused before any is opened.
+constexpr size_t kMaxShards = 10'000;
+constexpr size_t kMaxIndexEntries = 10'000'000;
 
 // weight_map of an index, as shard file -> tensor names.
 Expected<std::map<std::string, std::set<std::string>>> read_index(
@@ -22,6 +26,9 @@ Expected<std::map<std::string, std::set<std::string>>> read_index(
   auto wm = j.is_object() ? j.find("weight_map") : j.end();
   if (wm == j.end() || !wm->is_object())
     return data_loss("{}: missing object 'weight_map'", path.string());
+  if (wm->size() > kMaxIndexEntries)
+    return data_loss("{}: weight_map has {} entries, more than the {} allowed", path.string(),
+                     wm->size(), kMaxIndexEntries);
   std::map<std::string, std::set<std::string>> shards;
   for (const auto& [tensor, file] : wm->items()) {
     if (!file.is_string())
@@ -34,6 +41,9 @@ Expected<std::map<std::string, std::set<std::string>>> read_index(
     shards[name].insert(tensor);
   }
   if (shards.empty()) return data_loss("{}: weight_map is empty", path.string());
+  if (shards.size() > kMaxShards)
+    return data_loss("{}: weight_map names {} shards, more than the {} allowed", path.string(),
+                     shards.size(), kMaxShards);
   return shards;
 }
 

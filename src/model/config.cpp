@@ -30,9 +30,23 @@ namespace {
 
 using nlohmann::json;
 
-// Reads an integer field; absent fields keep `out` unless required.
+// Upper bounds on the sizes config.json gives. The tensor list, the KV cache and the weights are
+// all sized from these numbers, so a hostile or corrupt file must be refused before anything is
+// allocated from them. Each bound is several times the largest published dense model's
+// (Llama-3.1-405B: 126 layers, hidden 16384, intermediate 53248, 128 heads; Gemma: vocab 262144).
+constexpr int64_t kMaxVocab = int64_t(1) << 22;
+constexpr int64_t kMaxHidden = int64_t(1) << 17;
+constexpr int64_t kMaxIntermediate = int64_t(1) << 19;
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxHeads = 4096;
+constexpr int64_t kMaxHeadDim = 8192;
+constexpr int64_t kMaxPositions = int64_t(1) << 26;
+// heads x head_dim is the width of the q projection.
+constexpr int64_t kMaxProjection = int64_t(1) << 19;
+
+// Reads an integer field in [1, max]; absent fields keep `out` unless required.
 Status read_int(const json& j, const char* key, const std::string& source, bool required,
-                int32_t& out) {
+                int64_t max, int32_t& out) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) {
     if (required) return invalid_argument("{}: missing field '{}'", source, key);
@@ -41,8 +55,11 @@ Status read_int(const json& j, const char* key, const std::string& source, bool 
   if (!it->is_number_integer())
     return invalid_argument("{}: field '{}' must be an integer, got {}", source, key, it->dump());
   int64_t v = it->get<int64_t>();
-  if (v <= 0 || v > int64_t(INT32_MAX))
+  if (v <= 0)
     return invalid_argument("{}: field '{}' must be a positive integer, got {}", source, key, v);
+  if (v > max)
+    return invalid_argument("{}: field '{}' is {}, larger than the {} a model may have", source,
+                            key, v, max);
   out = int32_t(v);
   return Status::ok();
 }
@@ -148,15 +165,19 @@ Expected<ModelConfig> parse_config(const json& j, const std::string& source) {
   ModelConfig c;
   KVTIER_RETURN_IF_ERROR(read_architecture(j, source, c));
   KVTIER_RETURN_IF_ERROR(check_unsupported(j, source));
-  KVTIER_RETURN_IF_ERROR(read_int(j, "vocab_size", source, true, c.vocab_size));
-  KVTIER_RETURN_IF_ERROR(read_int(j, "hidden_size", source, true, c.hidden_size));
-  KVTIER_RETURN_IF_ERROR(read_int(j, "intermediate_size", source, true, c.intermediate_size));
-  KVTIER_RETURN_IF_ERROR(read_int(j, "num_hidden_layers", source, true, c.num_hidden_layers));
-  KVTIER_RETURN_IF_ERROR(read_int(j, "num_attention_heads", source, true, c.num_attention_heads));
+  KVTIER_RETURN_IF_ERROR(read_int(j, "vocab_size", source, true, kMaxVocab, c.vocab_size));
+  KVTIER_RETURN_IF_ERROR(read_int(j, "hidden_size", source, true, kMaxHidden, c.hidden_size));
+  KVTIER_RETURN_IF_ERROR(
+      read_int(j, "intermediate_size", source, true, kMaxIntermediate, c.intermediate_size));
+  KVTIER_RETURN_IF_ERROR(
+      read_int(j, "num_hidden_layers", source, true, kMaxLayers, c.num_hidden_layers));
+  KVTIER_RETURN_IF_ERROR(
+      read_int(j, "num_attention_heads", source, true, kMaxHeads, c.num_attention_heads));
   c.num_key_value_heads = c.num_attention_heads;
-  KVTIER_RETURN_IF_ERROR(read_int(j, "num_key_value_heads", source, false, c.num_key_value_heads));
+  KVTIER_RETURN_IF_ERROR(read_int(j, "num_key_value_heads", source, false, kMaxHeads,
+                                  c.num_key_value_heads));
   c.head_dim = 0;
-  KVTIER_RETURN_IF_ERROR(read_int(j, "head_dim", source, false, c.head_dim));
+  KVTIER_RETURN_IF_ERROR(read_int(j, "head_dim", source, false, kMaxHeadDim, c.head_dim));
   if (c.head_dim == 0) {
     if (c.hidden_size % c.num_attention_heads != 0)
       return invalid_argument(
@@ -165,6 +186,10 @@ Expected<ModelConfig> parse_config(const json& j, const std::string& source) {
           source, c.hidden_size, c.num_attention_heads);
     c.head_dim = c.hidden_size / c.num_attention_heads;
   }
+  if (int64_t(c.num_attention_heads) * c.head_dim > kMaxProjection)
+    return invalid_argument(
+        "{}: field 'num_attention_heads' {} x 'head_dim' {} is larger than the {} a model may have",
+        source, c.num_attention_heads, c.head_dim, kMaxProjection);
   if (c.head_dim % 2 != 0)
     return invalid_argument("{}: head_dim {} must be even for rotary embeddings", source,
                             c.head_dim);
@@ -173,7 +198,8 @@ Expected<ModelConfig> parse_config(const json& j, const std::string& source) {
         "{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", source,
         c.num_attention_heads, c.num_key_value_heads);
   KVTIER_RETURN_IF_ERROR(
-      read_int(j, "max_position_embeddings", source, false, c.max_position_embeddings));
+      read_int(j, "max_position_embeddings", source, false, kMaxPositions,
+               c.max_position_embeddings));
   KVTIER_RETURN_IF_ERROR(read_rope(j, source, c));
   KVTIER_RETURN_IF_ERROR(read_double(j, "rms_norm_eps", source, c.rms_norm_eps));
   if (auto it = j.find("tie_word_embeddings"); it != j.end() && !it->is_null()) {

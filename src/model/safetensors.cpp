@@ -14,6 +14,12 @@ using nlohmann::json;
 
 // The format's own reference implementation refuses larger headers.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+// Sizes no real checkpoint reaches, checked before anything is sized from a header: a rank
+// beyond 8, one dimension beyond 2^40 elements, more tensors than a 100 MB header of real
+// entries could describe.
+constexpr size_t kMaxRank = 8;
+constexpr uint64_t kMaxDimension = uint64_t(1) << 40;
+constexpr size_t kMaxTensorsPerFile = 1'000'000;
 
 Expected<DType> parse_st_dtype(const std::string& s, const std::string& where) {
   if (s == "BF16") return DType::kBF16;
@@ -52,7 +58,14 @@ Expected<TensorInfo> parse_entry(const std::string& name, const json& v, uint64_
   TensorInfo t;
   t.name = name;
   KVTIER_ASSIGN_OR_RETURN(t.dtype, parse_st_dtype(dt->get<std::string>(), where));
+  if (sh->is_array() && sh->size() > kMaxRank)
+    return data_loss("{}: shape has {} dimensions, more than the {} allowed", where, sh->size(),
+                     kMaxRank);
   KVTIER_ASSIGN_OR_RETURN(t.shape, parse_ints(*sh, "shape", where));
+  for (int64_t d : t.shape)
+    if (uint64_t(d) > kMaxDimension)
+      return data_loss("{}: shape dimension {} is larger than the {} allowed", where, d,
+                       kMaxDimension);
   KVTIER_ASSIGN_OR_RETURN(auto offsets, parse_ints(*off, "data_offsets", where));
   if (offsets.size() != 2) return data_loss("{}: 'data_offsets' must hold 2 values", where);
   uint64_t begin = uint64_t(offsets[0]), end = uint64_t(offsets[1]);
@@ -119,6 +132,9 @@ Expected<std::vector<TensorInfo>> parse_safetensors_header(std::span<const std::
     return data_loss("{}: header is not valid JSON: {}", file_name, e.what());
   }
   if (!header.is_object()) return data_loss("{}: header must be a JSON object", file_name);
+  if (header.size() > kMaxTensorsPerFile)
+    return data_loss("{}: header lists {} tensors, more than the {} allowed", file_name,
+                     header.size(), kMaxTensorsPerFile);
   const uint64_t data_start = 8 + header_len;
   const uint64_t data_size = file.size() - data_start;
   std::vector<TensorInfo> tensors;

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <new>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -100,6 +101,17 @@ Expected<std::shared_ptr<const TextCodec>> load_codec(const std::filesystem::pat
   return make_tokenizer_codec(std::move(*tokenizer));
 }
 
+// Runs `load` and turns std::bad_alloc into an error naming what was being loaded.
+template <typename Load>
+auto guard_allocation(Load load, const std::string& what) -> decltype(load()) {
+  try {
+    return load();
+  } catch (const std::bad_alloc&) {
+    return make_error(ErrorCode::kResourceExhausted,
+                      "out of memory loading {}: an input is too large for this machine", what);
+  }
+}
+
 }  // namespace
 
 int run_serve(const std::vector<std::string>& args) {
@@ -147,14 +159,22 @@ int run_serve(const std::vector<std::string>& args) {
                options.engine.device, options.engine.max_num_seqs,
                options.engine.max_num_batched_tokens);
 
-  auto codec = load_codec(tokenizer_dir);
+  // Sizes read from the model folder are checked before anything is allocated from them; an
+  // allocation that still fails is an error naming the folder, not an abort.
+  auto codec = guard_allocation(
+      [&] { return load_codec(tokenizer_dir); },
+      fmt::format("the tokenizer files in {}", tokenizer_dir.string()));
   if (!codec) {
     spdlog::error("loading the tokenizer from {}: {}", tokenizer_dir.string(),
                   codec.error().message());
     (*server)->shutdown(milliseconds(0));
     return 1;
   }
-  auto engine = engine::Engine::create(options.engine);
+  auto engine = guard_allocation(
+      [&] { return engine::Engine::create(options.engine); },
+      fmt::format("the model in {} (config.json sizes, weights) with --max-model-len and the KV "
+                  "cache sizes asked for",
+                  options.engine.model_dir.string()));
   if (!engine) {
     spdlog::error("starting the engine: {}", engine.error().message());
     (*server)->shutdown(milliseconds(0));
