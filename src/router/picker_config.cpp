@@ -7,7 +7,11 @@
 #include <sstream>
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
+
+#include <unordered_map>
 
 namespace kvtier::router {
 namespace {
@@ -19,6 +23,96 @@ constexpr std::array<std::string_view, 3> kApiVersions = {
 // Top-level sections llm-d knows that the in-memory router has no use for.
 constexpr std::array<std::string_view, 6> kIgnoredSections = {
     "featureGates", "saturationDetector", "data", "dataLayer", "flowControl", "parser"};
+
+// Bounds on a picker config, checked on the parser's events before any node is built: a real
+// config is a few KiB with a few hundred nodes nested a few levels deep. Aliases are allowed,
+// but every alias counts the nodes it stands for, so a "billion laughs" document stops here
+// instead of being expanded by the walk that turns parameters into JSON.
+constexpr size_t kMaxConfigBytes = 1 << 20;
+constexpr size_t kMaxExpandedNodes = 100'000;
+constexpr size_t kMaxNesting = 64;
+
+struct YamlTooLarge {
+  YAML::Mark mark;
+  std::string message;
+};
+
+class YamlBudget : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = sizes_.find(anchor);
+    add(mark, it == sizes_.end() ? 1 : it->second, "aliases expand to");
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string&) override {
+    leaf(mark, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Open {
+    YAML::anchor_t anchor;
+    size_t nodes_before;
+  };
+  void add(const YAML::Mark& mark, size_t n, const char* what) {
+    nodes_ += n;
+    if (nodes_ > kMaxExpandedNodes)
+      throw YamlTooLarge{mark, fmt::format("{} more than {} nodes (nested aliases?)", what,
+                                           kMaxExpandedNodes)};
+  }
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    add(mark, 1, "the document holds");
+    if (anchor) sizes_[anchor] = 1;
+  }
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    add(mark, 1, "the document holds");
+    if (open_.size() >= kMaxNesting)
+      throw YamlTooLarge{mark, fmt::format("nested more than {} levels deep", kMaxNesting)};
+    open_.push_back({anchor, nodes_ - 1});
+  }
+  void close() {
+    if (open_.empty()) return;
+    if (open_.back().anchor) sizes_[open_.back().anchor] = nodes_ - open_.back().nodes_before;
+    open_.pop_back();
+  }
+
+  size_t nodes_ = 0;
+  std::vector<Open> open_;
+  std::unordered_map<YAML::anchor_t, size_t> sizes_;  // anchor -> nodes it stands for
+};
+
+// Refuses documents that are too large, too deep or that expand too far through aliases.
+Status check_yaml_budget(std::string_view yaml_text, std::string_view source) {
+  if (yaml_text.size() > kMaxConfigBytes)
+    return invalid_argument("{}: {} bytes, larger than the {} bytes a picker config may have",
+                            source, yaml_text.size(), kMaxConfigBytes);
+  std::istringstream in{std::string(yaml_text)};
+  YamlBudget budget;
+  try {
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(budget)) {
+    }
+  } catch (const YamlTooLarge& e) {
+    return invalid_argument("{}:{}:{}: refused: {}", source, e.mark.line + 1, e.mark.column + 1,
+                            e.message);
+  } catch (const YAML::Exception& e) {
+    return invalid_argument("{}:{}:{}: invalid YAML: {}", source, e.mark.line + 1,
+                            e.mark.column + 1, e.msg);
+  }
+  return Status::ok();
+}
 
 std::string where(const YAML::Node& node, std::string_view source) {
   const YAML::Mark mark = node.Mark();
@@ -211,6 +305,7 @@ EndpointPickerConfig default_picker_config() {
 
 Expected<EndpointPickerConfig> parse_picker_config(std::string_view yaml_text,
                                                    std::string_view source) {
+  KVTIER_RETURN_IF_ERROR(check_yaml_budget(yaml_text, source));
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml_text));
@@ -284,6 +379,15 @@ Expected<EndpointPickerConfig> parse_picker_config(std::string_view yaml_text,
 }
 
 Expected<EndpointPickerConfig> load_picker_config(const std::filesystem::path& path) {
+  // A FIFO or device would block the read or never end: regular files only, size checked first.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return not_found("cannot open endpoint picker config '{}'", path.string());
+  if (!S_ISREG(st.st_mode))
+    return invalid_argument("endpoint picker config '{}' is not a regular file", path.string());
+  if (uint64_t(st.st_size) > kMaxConfigBytes)
+    return invalid_argument("{}: {} bytes, larger than the {} bytes a picker config may have",
+                            path.string(), st.st_size, kMaxConfigBytes);
   std::ifstream in(path, std::ios::binary);
   if (!in) return not_found("cannot open endpoint picker config '{}'", path.string());
   std::ostringstream text;
