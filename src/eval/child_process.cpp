@@ -35,7 +35,7 @@ int decode_status(int status) {
   if (devnull >= 0) ::dup2(devnull, 0);
   ::dup2(out_fd, 1);
   ::dup2(out_fd, 2);
-  ::execv(argv[0], argv);
+  ::execvp(argv[0], argv);  // a bare name (--kvtier kvtier) is looked up on PATH
   const char msg[] = "exec failed\n";
   (void)!::write(2, msg, sizeof(msg) - 1);
   ::_exit(127);
@@ -126,7 +126,8 @@ int ChildProcess::stop(int first, std::chrono::milliseconds grace) {
 }
 
 Expected<Captured> run_capture(const std::vector<std::string>& argv,
-                               std::chrono::milliseconds timeout) {
+                               std::chrono::milliseconds timeout,
+                               const std::function<bool()>& cancel) {
   if (argv.empty()) return invalid_argument("no command to run");
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return internal_error("pipe: {}", std::strerror(errno));
@@ -149,7 +150,7 @@ Expected<Captured> run_capture(const std::vector<std::string>& argv,
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
+    if (left.count() <= 0 || (cancel && cancel())) break;
     pollfd p{pipefd[0], POLLIN, 0};
     int ready = ::poll(&p, 1, int(std::min<int64_t>(left.count(), 200)));
     if (ready < 0 && errno != EINTR) break;
@@ -159,7 +160,8 @@ Expected<Captured> run_capture(const std::vector<std::string>& argv,
     out.output.append(buffer, size_t(n));
   }
   ::close(pipefd[0]);
-  auto code = child.wait_for(std::max(std::chrono::milliseconds(0),
+  const bool cancelled = cancel && cancel();
+  auto code = cancelled ? std::nullopt : child.wait_for(std::max(std::chrono::milliseconds(0),
                                       std::chrono::duration_cast<std::chrono::milliseconds>(
                                           deadline - std::chrono::steady_clock::now())));
   out.exit_code = code ? *code : child.stop(SIGKILL, std::chrono::milliseconds(0));

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,9 +51,11 @@ struct Captured {
   std::string output;  // stdout and stderr together
 };
 
-// Runs argv to its end (killed after `timeout`), capturing its output.
+// Runs argv to its end (killed after `timeout`, or once `cancel` returns true), capturing its
+// output.
 Expected<Captured> run_capture(const std::vector<std::string>& argv,
-                               std::chrono::milliseconds timeout);
+                               std::chrono::milliseconds timeout,
+                               const std::function<bool()>& cancel = {});
 
 // The last `lines` lines of a text file, for error messages.
 std::string tail_lines(const std::filesystem::path& file, int lines);

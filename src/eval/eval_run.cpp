@@ -99,9 +99,10 @@ Status make_models(const Experiment& e, const std::vector<Cell>& cells, const Ru
     auto argv = make_model_command(s.kvtier, m, tmp);
     fmt::print("making model {}: {}\n", m.name, shell_join(argv));
     std::fflush(stdout);
-    auto run = run_capture(argv, std::chrono::hours(2));
+    auto run = run_capture(argv, std::chrono::hours(2), interrupt_requested);
     if (!run || run->exit_code != 0 || !fs::exists(tmp / "config.json")) {
       fs::remove_all(tmp, ec);
+      if (interrupt_requested()) return make_error(ErrorCode::kCancelled, "interrupted");
       return internal_error("model {}: {} failed: {}", m.name, shell_join(argv),
                             run ? run->output : run.error().message());
     }
@@ -158,29 +159,7 @@ int run_eval(const EvalOptions& o) {
     return 0;
   }
 
-  std::error_code ec;
-  if (o.resume) {
-    if (Status st = check_resume(e, cells, out, kvtier); !st) {
-      fmt::print(stderr, "kvtier eval: {}\n", st.message());
-      return 2;
-    }
-  } else {
-    if (fs::exists(out / "plan.json") || fs::exists(out / "experiment.yaml")) {
-      fmt::print(stderr,
-                 "kvtier eval: {} already holds an eval: add --resume to finish it, or choose "
-                 "another --out\n",
-                 out.string());
-      return 2;
-    }
-    fs::create_directories(out, ec);
-    if (ec) {
-      fmt::print(stderr, "kvtier eval: cannot create {}: {}\n", out.string(), ec.message());
-      return 2;
-    }
-    std::ofstream(out / "experiment.yaml", std::ios::binary) << read_file(o.experiment);
-    write_json_atomic(out / "plan.json", plan_json(e, cells, utc_stamp("%Y-%m-%dT%H:%M:%SZ")));
-  }
-
+  // What this kvtier lacks is found before OUT is made.
   for (const auto& m : e.models) {
     if (m.load_format_dummy && !help_mentions(kvtier, "serve", "--load-format")) {
       fmt::print(stderr,
@@ -200,6 +179,32 @@ int run_eval(const EvalOptions& o) {
     fmt::print("note: kvtier monitor or PCP is not available here: cells run without monitor\n");
   }
 
+  std::error_code ec;
+  if (o.resume) {
+    if (Status st = check_resume(e, cells, out, kvtier); !st) {
+      fmt::print(stderr, "kvtier eval: {}\n", st.message());
+      return 2;
+    }
+    if (!fs::exists(out / "plan.json")) {
+      write_json_atomic(out / "plan.json", plan_json(e, cells, utc_stamp("%Y-%m-%dT%H:%M:%SZ")));
+    }
+  } else {
+    if (fs::exists(out / "plan.json") || fs::exists(out / "experiment.yaml")) {
+      fmt::print(stderr,
+                 "kvtier eval: {} already holds an eval: add --resume to finish it, or choose "
+                 "another --out\n",
+                 out.string());
+      return 2;
+    }
+    fs::create_directories(out, ec);
+    if (ec) {
+      fmt::print(stderr, "kvtier eval: cannot create {}: {}\n", out.string(), ec.message());
+      return 2;
+    }
+    std::ofstream(out / "experiment.yaml", std::ios::binary) << read_file(o.experiment);
+    write_json_atomic(out / "plan.json", plan_json(e, cells, utc_stamp("%Y-%m-%dT%H:%M:%SZ")));
+  }
+
   install_interrupt_handlers();
   std::vector<Cell> todo;
   for (const auto& c : cells) {
@@ -208,7 +213,7 @@ int run_eval(const EvalOptions& o) {
   if (!e.target) {
     if (Status st = make_models(e, todo, s); !st) {
       fmt::print(stderr, "kvtier eval: {}\n", st.message());
-      return 1;
+      return interrupt_requested() ? 128 + interrupt_signal() : 1;
     }
   }
   if (auto version = run_capture({kvtier, "--version"}, seconds(30)); version) {

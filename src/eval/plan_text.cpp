@@ -13,8 +13,8 @@ namespace fs = std::filesystem;
 
 // Beyond max_seconds, each level ramps up and drains; each cell starts and stops its engines
 // (a GPU engine loads weights and captures graphs: longer).
-constexpr double kLevelOverheadS = 5;
-constexpr double kCellOverheadCpuS = 20;
+constexpr double kLevelOverheadS = 3;
+constexpr double kCellOverheadCpuS = 8;
 constexpr double kCellOverheadCudaS = 45;
 constexpr double kUnboundedLevelS = 60;  // a level ended by max_requests only
 

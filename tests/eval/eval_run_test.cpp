@@ -209,6 +209,60 @@ TEST(EvalRun, ExternalTargetIsBenchmarkedAndObserved) {
   EXPECT_TRUE(port_listens(server.port()));
 }
 
+TEST(EvalRun, TwoEnginesBehindTheRouter) {
+  const fs::path dir = scratch_dir("router");
+  std::string text = tiny_experiment("router", 1, 2, "  plain: {num-threads: 1}\n");
+  text += "topology: {engines: 2, router: {}}\n";
+  const fs::path exp = write(dir, text);
+  const fs::path out = dir / "out";
+  KvtierProcess eval({"eval", exp.string(), "--out", out.string()}, dir / "eval.log");
+  auto code = eval.wait(std::chrono::seconds(180));
+  ASSERT_TRUE(code.has_value()) << eval.log();
+  EXPECT_EQ(*code, 0) << eval.log();
+  const fs::path cell = out / "cells/tiny/w/plain/r1";
+  const auto c = read_json(cell / "cell.json");
+  ASSERT_TRUE(c.is_object()) << eval.log();
+  EXPECT_EQ(c["status"], "complete") << c.dump(2);
+  ASSERT_EQ(c["server_commands"].size(), 2u);
+  ASSERT_TRUE(c["router_command"].is_array());
+  const int router_port = port_of(c["router_command"]);
+  EXPECT_EQ(c["target"], "http://127.0.0.1:" + std::to_string(router_port));
+  const std::string endpoints = c["router_command"].dump();
+  for (const auto& server : c["server_commands"]) {
+    const int port = port_of(server);
+    EXPECT_NE(port, router_port);
+    EXPECT_NE(endpoints.find("http://127.0.0.1:" + std::to_string(port)), std::string::npos);
+  }
+  // One snapshot and log per engine; the counters summed over both.
+  for (const char* file : {"metrics-before.0.txt", "metrics-before.1.txt", "metrics-after.0.txt",
+                           "metrics-after.1.txt", "server.0.log", "server.1.log", "router.log"}) {
+    EXPECT_TRUE(fs::exists(cell / file)) << file;
+  }
+  EXPECT_GT(c["metrics_delta"]["generation_tokens"].get<int64_t>(), 0);
+  EXPECT_FALSE(port_listens(router_port));
+}
+
+TEST(EvalRun, SigtermStopsTheRunningCellAndLeavesItUnfinished) {
+  const fs::path dir = scratch_dir("sigterm");
+  const fs::path exp = write(dir, tiny_experiment("sigterm", 1, 60, "  plain: {num-threads: 1}\n"));
+  const fs::path out = dir / "out";
+  const fs::path cell = out / "cells/tiny/w/plain/r1";
+  KvtierProcess eval({"eval", exp.string(), "--out", out.string()}, dir / "eval.log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(cell / "bench.log") && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_FALSE(eval.wait(std::chrono::seconds(0)).has_value()) << eval.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(fs::exists(cell / "bench.log")) << eval.log();
+  const int port = port_of(read_json(cell / "cell.json")["server_commands"][0]);
+  eval.signal(SIGTERM);
+  // Well before the 60 s level would end: eval stops bench and the engine, then exits.
+  ASSERT_EQ(eval.wait(std::chrono::seconds(50)), 128 + SIGTERM) << eval.log();
+  EXPECT_FALSE(port_listens(port));
+  EXPECT_EQ(read_json(cell / "cell.json")["status"], "running");
+  EXPECT_NE(eval.log().find("--resume"), std::string::npos) << eval.log();
+}
+
 TEST(EvalRun, DryRunPrintsThePlanAndWritesNothing) {
   const fs::path dir = scratch_dir("dry");
   const fs::path exp = write(dir, tiny_experiment("dry", 2, 30, kTwoConfigs));
@@ -228,8 +282,8 @@ TEST(EvalRun, DryRunPrintsThePlanAndWritesNothing) {
                       "--max-seconds 30"),
             std::string::npos)
       << text;
-  // 4 cells x (1 level x (30 + 5) s + 20 s) = 3:40.
-  EXPECT_NE(text.find("estimated duration: 3:40"), std::string::npos) << text;
+  // 4 cells x (1 level x (30 + 3) s + 8 s) = 2:44.
+  EXPECT_NE(text.find("estimated duration: 2:44"), std::string::npos) << text;
   EXPECT_FALSE(fs::exists(out));
   // A schema error exits 2 naming the file and key.
   std::ofstream(dir / "bad.yaml") << "name: x\nworkloads: {w: {rates: [1, x], max_seconds: 1}}\n"

@@ -127,9 +127,9 @@ TEST(Plan, DryRunListsEveryCellWithCommandsAndEstimate) {
       << text;
   EXPECT_NE(text.find("--target http://127.0.0.1:ROUTER_PORT"), std::string::npos);
   EXPECT_NE(text.find("--outputs out/cells/m/a/off/r1/benchmarks.json"), std::string::npos);
-  // 9 cells of 2 levels x (10 + 5) s + 20 s, 9 of 1 level x (60 + 5) s + 20 s.
-  const double total = 9 * (2 * 15 + 20) + 9 * (65 + 20);
-  EXPECT_EQ(estimate_cell_seconds(e, cells[0]), 50);
+  // 9 cells of 2 levels x (10 + 3) s + 8 s, 9 of 1 level x (60 + 3) s + 8 s.
+  const double total = 9 * (2 * 13 + 8) + 9 * (63 + 8);
+  EXPECT_EQ(estimate_cell_seconds(e, cells[0]), 34);
   EXPECT_NE(text.find("estimated duration: " + std::to_string(int(total) / 60) + ":"),
             std::string::npos)
       << text;
