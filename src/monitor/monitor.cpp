@@ -68,8 +68,9 @@ Expected<MonitorStats> run_monitor(const MonitorOptions& o, const std::atomic<in
   const long hz = sysconf(_SC_CLK_TCK);
   const auto interval = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(o.interval_s));
-  const auto scrape_timeout = std::chrono::milliseconds(
-      std::max<int64_t>(10, std::llround(o.interval_s * 1000 / 2)));
+  const double timeout_s = o.scrape_timeout_s > 0 ? o.scrape_timeout_s : o.interval_s / 2;
+  const auto scrape_timeout =
+      std::chrono::milliseconds(std::max<int64_t>(10, std::llround(timeout_s * 1000)));
   const auto start = Clock::now();
   MonitorStats stats;
   Status failure;

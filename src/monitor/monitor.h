@@ -19,6 +19,7 @@ struct MonitorOptions {
   double interval_s = 1.0;
   double duration_s = 0.0;  // 0: until stopped
   std::vector<ScrapeTarget> targets;
+  double scrape_timeout_s = 0.0;  // 0: half the interval
   std::string proc_root = "/";
   bool gpu = true;
   // Opens the GPU source; default open_nvml(). Tests pass a fake.

@@ -57,12 +57,22 @@ TEST(ScrapeFaultsTest, BadScrapesLeaveGapsAndTheArchiveGoesOn) {
                              "HTTP status 500", "gap in openmetrics.engine"}) {
     EXPECT_NE(all.find(expect), std::string::npos) << "no warning '" << expect << "' in:\n" << all;
   }
-  // Scrape N is record N: 1-4 are gaps, the others hold the gauge.
+  // Scrape N is record N: 1-4 are gaps; the others hold N, unless a loaded machine made that
+  // scrape miss its 300 ms too (a gap as well), which cannot happen to all of 5-8.
   ToolResult dump = run_tool("pmdumplog", "-a " + o.archive);
   ASSERT_EQ(dump.status, 0) << dump.out;
-  EXPECT_EQ(dumped_values(dump.out, "openmetrics.engine.up"),
-            (std::vector<std::string>{"0", "", "", "", "", "5", "6", "7", "8"}));
-  // System metrics are in every record, gaps or not.
+  const auto up = dumped_values(dump.out, "openmetrics.engine.up");
+  ASSERT_EQ(up.size(), 9u);
+  int recorded_after_faults = 0;
+  for (size_t i = 0; i < up.size(); ++i) {
+    if (i >= 1 && i <= 4) {
+      EXPECT_EQ(up[i], "") << "record " << i;
+    } else {
+      EXPECT_TRUE(up[i].empty() || up[i] == std::to_string(i)) << "record " << i << ": " << up[i];
+      recorded_after_faults += i >= 5 && !up[i].empty();
+    }
+  }
+  EXPECT_GE(recorded_after_faults, 1);
   EXPECT_EQ(dumped_values(dump.out, "mem.physmem"), std::vector<std::string>(9, "16000000"));
 }
 
