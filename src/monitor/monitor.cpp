@@ -73,8 +73,14 @@ Expected<MonitorStats> run_monitor(const MonitorOptions& o, const std::atomic<in
       std::chrono::milliseconds(std::max<int64_t>(10, std::llround(timeout_s * 1000)));
   const auto start = Clock::now();
   MonitorStats stats;
-  Status failure;
+  Status status;
+  std::vector<size_t> last_skipped(o.targets.size(), 0);
   for (int64_t tick = 0; stop.load() == 0; ++tick) {
+    // Far behind (the machine was suspended, the process stopped): resume on the schedule
+    // rather than write a burst of records to catch up.
+    if (Clock::now() - (start + tick * interval) > 10 * interval) {
+      tick = (Clock::now() - start) / interval;
+    }
     const auto due = start + tick * interval;
     if (o.duration_s > 0 &&
         std::chrono::duration<double>(due - start).count() > o.duration_s + 1e-9) {
@@ -87,12 +93,12 @@ Expected<MonitorStats> run_monitor(const MonitorOptions& o, const std::atomic<in
     // at most that, and its gap is its own.
     std::vector<Expected<std::string>> bodies;
     if (!o.targets.empty()) bodies = scrape_all(o.targets, scrape_timeout);
-    failure = system.put(*writer, read_system_sample(o.proc_root, hz));
-    if (!failure) break;
+    status = system.put(*writer, read_system_sample(o.proc_root, hz));
+    if (!status) break;
     if (gpu) {
       std::string warning;
-      failure = gpu_metrics.put(*writer, *gpu, warning);
-      if (!failure) break;
+      status = gpu_metrics.put(*writer, *gpu, warning);
+      if (!status) break;
       if (!warning.empty()) log("kvtier monitor: warning: GPU: " + warning);
     }
     for (size_t i = 0; i < bodies.size(); ++i) {
@@ -107,19 +113,22 @@ Expected<MonitorStats> run_monitor(const MonitorOptions& o, const std::atomic<in
         ++stats.failed_scrapes;
         log(fmt::format("kvtier monitor: warning: scrape {} {}: {} (gap in openmetrics.{})",
                         o.targets[i].name, o.targets[i].url, s.message(), o.targets[i].name));
-      } else if (skipped > 0 && tick == 0) {
-        log(fmt::format("kvtier monitor: warning: scrape {}: {} samples skipped (over the caps, "
-                        "repeated, or names PCP cannot hold)",
-                        o.targets[i].name, skipped));
+      } else if (skipped != last_skipped[i]) {
+        last_skipped[i] = skipped;
+        if (skipped > 0) {
+          log(fmt::format("kvtier monitor: warning: scrape {}: {} samples skipped (over the caps, "
+                          "repeated, or names PCP cannot hold)",
+                          o.targets[i].name, skipped));
+        }
       }
     }
-    failure = writer->write(now);
-    if (!failure) break;
+    status = writer->write(now);
+    if (!status) break;
     stats.records = writer->records();
     if (o.on_record) o.on_record(stats.records);
   }
   Status finished = writer->finish();
-  if (!failure) return failure;
+  if (!status) return status;
   if (!finished) return finished;
   log(fmt::format("kvtier monitor: archive {} finished: {} records", o.archive, stats.records));
   return stats;
