@@ -304,9 +304,9 @@ CellResult CellRun::run() {
   record_["metrics_delta"] = metrics_delta(before_, after_);
   if (stop) {
     record_["status"] = "failed";
-    record_["error"] = stop->error;
+    record_["error"] = fmt::format("cell {}: {}", c_.id, stop->error);
     result.status = CellStatus::kFailed;
-    result.error = stop->error;
+    result.error = record_["error"].get<std::string>();
   } else {
     record_["status"] = "complete";
     result.status = CellStatus::kComplete;

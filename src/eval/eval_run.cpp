@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -116,9 +117,55 @@ Status make_models(const Experiment& e, const std::vector<Cell>& cells, const Ru
   return Status::ok();
 }
 
-bool help_mentions(const std::string& kvtier, const std::string& command, const std::string& flag) {
+std::string help_text(const std::string& kvtier, const std::string& command) {
   auto run = run_capture({kvtier, command, "--help"}, seconds(30));
-  return run && run->exit_code == 0 && run->output.find(flag) != std::string::npos;
+  return run && run->exit_code == 0 ? run->output : "";
+}
+
+// Whether `help` lists `flag` as a whole word (--max-num-seqs, not --max-num-seqs-foo).
+bool lists_flag(const std::string& help, const std::string& flag) {
+  for (size_t at = help.find(flag); at != std::string::npos; at = help.find(flag, at + 1)) {
+    const size_t end = at + flag.size();
+    const bool word_end = end == help.size() || !(std::isalnum(static_cast<unsigned char>(help[end])) || help[end] == '-' || help[end] == '_');
+    if (word_end) return true;
+  }
+  return false;
+}
+
+bool help_mentions(const std::string& kvtier, const std::string& command, const std::string& flag) {
+  return lists_flag(help_text(kvtier, command), flag);
+}
+
+// Every serve flag of the experiment is one this kvtier's serve knows, so that a typo fails
+// before the first cell rather than as one failed cell per arm.
+Status check_serve_flags(const Experiment& e, const std::string& kvtier) {
+  if (e.target) return Status::ok();
+  const std::string help = help_text(kvtier, "serve");
+  if (help.empty()) return invalid_argument("`{} serve --help` does not work", kvtier);
+  auto check = [&](const std::string& where, const std::string& flag) -> Status {
+    if (lists_flag(help, "--" + flag)) return Status::ok();
+    return invalid_argument("{}: {}.{}: `kvtier serve` has no --{} (see `{} serve --help`)",
+                            e.file.string(), where, flag, flag, kvtier);
+  };
+  for (const auto& c : e.configs) {
+    for (const auto& [flag, value] : c.flags) {
+      KVTIER_RETURN_IF_ERROR(check("configs." + c.name, flag));
+    }
+  }
+  for (const auto& w : e.workloads) {
+    for (const auto& [flag, value] : w.serve_flags) {
+      KVTIER_RETURN_IF_ERROR(check("workloads." + w.name + ".serve_flags", flag));
+    }
+  }
+  for (const auto& m : e.models) {
+    if (m.load_format_dummy && !lists_flag(help, "--load-format")) {
+      return invalid_argument(
+          "{}: model {} has load_format dummy, but `{} serve --help` has no --load-format: this "
+          "kvtier cannot serve a preset without weights",
+          e.file.string(), m.name, kvtier);
+    }
+  }
+  return Status::ok();
 }
 
 // monitor: auto is on when `kvtier monitor --help` works and PCP's import library loads.
@@ -160,14 +207,9 @@ int run_eval(const EvalOptions& o) {
   }
 
   // What this kvtier lacks is found before OUT is made.
-  for (const auto& m : e.models) {
-    if (m.load_format_dummy && !help_mentions(kvtier, "serve", "--load-format")) {
-      fmt::print(stderr,
-                 "kvtier eval: {}: model {} has load_format dummy, but `{} serve --help` has no "
-                 "--load-format: this kvtier cannot serve a preset without weights\n",
-                 e.file.string(), m.name, kvtier);
-      return 2;
-    }
+  if (Status st = check_serve_flags(e, kvtier); !st) {
+    fmt::print(stderr, "kvtier eval: {}\n", st.message());
+    return 2;
   }
   auto monitor = monitor_available(e, kvtier);
   if (!monitor) {

@@ -263,6 +263,34 @@ TEST(EvalRun, SigtermStopsTheRunningCellAndLeavesItUnfinished) {
   EXPECT_NE(eval.log().find("--resume"), std::string::npos) << eval.log();
 }
 
+TEST(EvalRun, AFailedCellIsRecordedAndTheRestRun) {
+  const fs::path dir = scratch_dir("failed");
+  const fs::path exp = write(
+      dir, tiny_experiment("failed", 1, 2,
+                           "  broken: {num-threads: 1, kv-transfer-config: {kv_connector: Nope}}\n"
+                           "  plain: {num-threads: 1}\n"));
+  const fs::path out = dir / "out";
+  KvtierProcess eval({"eval", exp.string(), "--out", out.string()}, dir / "eval.log");
+  ASSERT_EQ(eval.wait(std::chrono::seconds(180)), 1) << eval.log();
+  const auto broken = read_json(out / "cells/tiny/w/broken/r1/cell.json");
+  EXPECT_EQ(broken["status"], "failed");
+  const std::string error = broken["error"].get<std::string>();
+  // The error names the cell and carries the end of the server's log.
+  EXPECT_EQ(error.rfind("cell tiny/w/broken/r1: the engine", 0), 0u) << error;
+  EXPECT_NE(error.find("kv_connector \"Nope\" is not supported"), std::string::npos) << error;
+  EXPECT_EQ(read_json(out / "cells/tiny/w/plain/r1/cell.json")["status"], "complete");
+
+  // A flag serve does not have stops eval before any cell, naming the key.
+  std::ofstream(dir / "typo.yaml") << tiny_experiment("typo", 1, 2, "  a: {max-num-seq5: 4}\n");
+  KvtierProcess typo({"eval", (dir / "typo.yaml").string(), "--out", (dir / "typo").string()},
+                     dir / "typo.log");
+  ASSERT_EQ(typo.wait(std::chrono::seconds(60)), 2) << typo.log();
+  EXPECT_NE(typo.log().find("typo.yaml: configs.a.max-num-seq5: `kvtier serve` has no --max-num-seq5"),
+            std::string::npos)
+      << typo.log();
+  EXPECT_FALSE(fs::exists(dir / "typo"));
+}
+
 TEST(EvalRun, DryRunPrintsThePlanAndWritesNothing) {
   const fs::path dir = scratch_dir("dry");
   const fs::path exp = write(dir, tiny_experiment("dry", 2, 30, kTwoConfigs));
