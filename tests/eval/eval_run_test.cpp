@@ -168,12 +168,19 @@ TEST(EvalRun, ResumeAfterKillRerunsOnlyTheUnfinishedCell) {
   ASSERT_EQ(refused.wait(std::chrono::seconds(60)), 2) << refused.log();
   EXPECT_NE(refused.log().find("workloads.w.rates[0]"), std::string::npos) << refused.log();
 
+  // One that differs without changing the plan (a pause between cells) resumes.
+  const fs::path paused = dir / "paused.yaml";
+  std::ofstream(paused) << read_text(exp) << "seconds_between_cells: 0.1\n";
   const double first_started = read_json(first)["started_at"].get<double>();
-  KvtierProcess resumed({"eval", exp.string(), "--out", out.string(), "--resume"},
+  KvtierProcess resumed({"eval", paused.string(), "--out", out.string(), "--resume"},
                         dir / "eval3.log");
   auto code = resumed.wait(std::chrono::seconds(240));
   ASSERT_TRUE(code.has_value()) << resumed.log();
   EXPECT_EQ(*code, 0) << resumed.log();
+  EXPECT_NE(resumed.log().find("differs from " + (out / "experiment.yaml").string() +
+                               " at 'seconds_between_cells', but the plan is the same"),
+            std::string::npos)
+      << resumed.log();
   EXPECT_NE(resumed.log().find("cell 1/2 tiny/w/plain/r1: complete before, skipped"),
             std::string::npos)
       << resumed.log();
