@@ -16,6 +16,7 @@
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/offline.h"
+#include "model/checkpoint.h"
 #include "model/model_runner.h"
 #include "model/offline_generator.h"
 #include "tokenizer/tokenizer.h"
@@ -234,6 +235,11 @@ std::function<int()> setup(CLI::App& app) {
     };
     // Sizes read from the model folder are checked before anything is allocated from them; an
     // allocation that still fails is reported against the inputs that sized it.
+    // A FIFO in the model or tokenizer folder would block a reader forever: refuse it first.
+    for (const fs::path& dir : {fs::path(a->model), tokenizer_dir(*a, /*fall_back=*/true)}) {
+      if (dir.empty()) continue;
+      if (Status s = model::check_model_folder_files(dir); !s.is_ok()) return fail(s);
+    }
     try {
       return a->prompts_file.empty() ? run_prompts(*a, fail) : run_prompts_file(*a, fail);
     } catch (const std::bad_alloc&) {

@@ -19,6 +19,7 @@ constexpr size_t kMaxIndexEntries = 10'000'000;
 // weight_map of an index, as shard file -> tensor names.
 Expected<std::map<std::string, std::set<std::string>>> read_index(
     const std::filesystem::path& path) {
+  KVTIER_RETURN_IF_ERROR(require_regular_file(path));
   std::ifstream in(path);
   if (!in) return not_found("{}: cannot open", path.string());
   json j = json::parse(in, nullptr, false);
@@ -48,6 +49,27 @@ Expected<std::map<std::string, std::set<std::string>>> read_index(
 }
 
 }  // namespace
+
+Status check_model_folder_files(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const char* name : {"config.json", "generation_config.json", kSingleFile, kIndexFile,
+                           "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                           "chat_template.jinja", "chat_template.json"}) {
+    const fs::path path = dir / name;
+    // symlink_status: a dangling link is left to the reader, which names it.
+    if (!fs::exists(fs::symlink_status(path, ec))) continue;
+    if (Status s = require_regular_file(path); !s.is_ok() && s.code() != ErrorCode::kNotFound)
+      return s;
+  }
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".safetensors") continue;
+    if (Status s = require_regular_file(entry.path());
+        !s.is_ok() && s.code() != ErrorCode::kNotFound)
+      return s;
+  }
+  return Status::ok();
+}
 
 Status Checkpoint::add_file(std::unique_ptr<SafetensorsFile> file) {
   for (const auto& info : file->tensors()) {

@@ -29,6 +29,12 @@ struct TensorView {
   int64_t numel() const { return info->numel(); }
 };
 
+// Every model, generation and tokenizer file present in DIR (config.json,
+// generation_config.json, model.safetensors, its index and shards, tokenizer.json,
+// tokenizer_config.json) must be a regular file: checked before any is opened, so that a FIFO
+// is an error at start instead of a reader waiting forever.
+Status check_model_folder_files(const std::filesystem::path& dir);
+
 class Checkpoint {
  public:
   // Opens DIR/model.safetensors.index.json when present, else DIR/model.safetensors.

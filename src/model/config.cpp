@@ -3,6 +3,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "model/mapped_file.h"
+
 namespace kvtier::model {
 
 const char* dtype_name(DType t) {
@@ -216,6 +218,8 @@ Expected<ModelConfig> parse_config(const json& j, const std::string& source) {
 
 Expected<ModelConfig> load_config(const std::filesystem::path& model_dir) {
   const auto path = model_dir / "config.json";
+  if (Status s = require_regular_file(path); !s.is_ok() && s.code() != ErrorCode::kNotFound)
+    return s;
   std::ifstream in(path);
   if (!in)
     return not_found("{}: cannot open (is {} a model folder?)", path.string(), model_dir.string());

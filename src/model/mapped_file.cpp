@@ -10,9 +10,35 @@
 #include <utility>
 
 namespace kvtier::model {
+namespace {
+
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "not a plain file";
+}
+
+}  // namespace
+
+Status require_regular_file(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == ENOENT) return not_found("{}: no such file", path.string());
+    return make_error(ErrorCode::kUnavailable, "{}: cannot read: {}", path.string(),
+                      std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode))
+    return invalid_argument("{}: not a regular file ({})", path.string(), file_kind(st.st_mode));
+  return Status::ok();
+}
 
 Expected<MappedFile> MappedFile::open(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer; the fstat below
+  // refuses anything that is not a regular file (where the flag changes nothing).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     if (err == ENOENT) return not_found("{}: no such file", path.string());
@@ -21,8 +47,9 @@ Expected<MappedFile> MappedFile::open(const std::filesystem::path& path) {
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const char* kind = file_kind(st.st_mode);
     ::close(fd);
-    return invalid_argument("{}: not a regular file", path.string());
+    return invalid_argument("{}: not a regular file ({})", path.string(), kind);
   }
   MappedFile f;
   f.path_ = path;

@@ -8,6 +8,10 @@
 
 namespace kvtier::model {
 
+// Regular files only: a FIFO, socket or device where a model file should be would block its
+// reader forever or never end, so it is an error naming the path (not_found when absent).
+Status require_regular_file(const std::filesystem::path& path);
+
 class MappedFile {
  public:
   static Expected<MappedFile> open(const std::filesystem::path& path);

@@ -1,6 +1,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "model/mapped_file.h"
 #include "server/api_request.h"
 
 namespace kvtier::server {
@@ -10,6 +11,7 @@ Expected<SamplingDefaults> read_generation_config(const std::filesystem::path& m
   SamplingDefaults defaults;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return defaults;
+  KVTIER_RETURN_IF_ERROR(model::require_regular_file(path));
   std::ifstream in(path);
   if (!in) return invalid_argument("cannot read {}", path.string());
   std::stringstream text;

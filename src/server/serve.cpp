@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/engine.h"
+#include "model/checkpoint.h"
 #include "server/api.h"
 #include "server/device_choice.h"
 #include "server/http_server.h"
@@ -131,6 +132,15 @@ int run_serve(const std::vector<std::string>& args) {
   }
   options.engine.device = device->device;
   apply_device_defaults(options, device->memory_gib);
+  // A FIFO in the model or tokenizer folder would block its reader forever while /health
+  // answers 503 "starting": refuse it before anything is opened.
+  for (const auto& dir : {options.engine.model_dir, options.engine.tokenizer_dir}) {
+    if (dir.empty()) continue;
+    if (Status s = model::check_model_folder_files(dir); !s.is_ok()) {
+      spdlog::error("{}", s.message());
+      return 1;
+    }
+  }
   if (options.generation_config == "auto") {
     auto defaults = read_generation_config(options.engine.model_dir);
     if (!defaults) {
