@@ -78,7 +78,7 @@ class CellRun {
   void snapshot(const std::string& when, std::vector<std::string>& texts);
   void start_monitor();
   std::optional<Stop> run_bench();
-  void stop_all(bool interrupted);
+  void stop_all();
   void write_record() { write_json_atomic(dir_ / "cell.json", record_); }
 
   const Experiment& e_;
@@ -273,12 +273,13 @@ std::optional<Stop> CellRun::run_bench() {
   return std::nullopt;
 }
 
-void CellRun::stop_all(bool interrupted) {
+// The monitor first (its archive ends while the engines still answer), then the router, then
+// the engines: all asked at once, each waited for.
+void CellRun::stop_all() {
   if (monitor_) monitor_->stop(SIGINT, seconds(15));
   if (router_) router_->stop(SIGTERM, s_.stop_timeout);
   for (auto& server : servers_) server.signal_group(SIGTERM);
   for (auto& server : servers_) server.stop(SIGTERM, s_.stop_timeout);
-  (void)interrupted;
 }
 
 CellResult CellRun::run() {
@@ -292,7 +293,7 @@ CellResult CellRun::run() {
     stop = run_bench();
     if (!stop || !stop->interrupted) snapshot("after", after_);
   }
-  stop_all(stop && stop->interrupted);
+  stop_all();
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   result.levels_done = levels_done_;
   if (stop && stop->interrupted) {
