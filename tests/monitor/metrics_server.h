@@ -15,10 +15,19 @@
 namespace kvtier::monitor::testing {
 
 struct MetricsReply {
+  MetricsReply(std::string body, std::chrono::milliseconds delay = {}, int status = 200)
+      : body(std::move(body)), delay(delay), status(status) {}
+  // These bytes go out as they are instead of an HTTP reply.
+  static MetricsReply raw_bytes(std::string bytes) {
+    MetricsReply r("");
+    r.raw = std::move(bytes);
+    return r;
+  }
+
   std::string body;
   std::chrono::milliseconds delay{0};
   int status = 200;
-  std::string raw;  // when set, these bytes go out instead of an HTTP reply
+  std::string raw;
 };
 
 class MetricsServer {

@@ -28,7 +28,7 @@ TEST(ScrapeFaultsTest, BadScrapesLeaveGapsAndTheArchiveGoesOn) {
       case 1:
         return MetricsReply{"this is { not prometheus text\n"};
       case 2:
-        return MetricsReply{.raw = huge};
+        return MetricsReply::raw_bytes(huge);
       case 3:
         return MetricsReply{gauge(n), milliseconds(2000)};  // well past half an interval
       case 4:
@@ -98,7 +98,7 @@ TEST(ScrapeFaultsTest, BodyOverTheCapIsRefused) {
   // With a Content-Length, and without one (read until the connection closes).
   MetricsServer server([&](int n) {
     if (n % 2 == 0) return MetricsReply{big};
-    return MetricsReply{.raw = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + big};
+    return MetricsReply::raw_bytes("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + big);
   });
   auto target = ScrapeTarget::parse("big=" + server.url());
   ASSERT_TRUE(target);
