@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "report/system_readings.h"
 #include "report/verdict.h"
 
 namespace kvtier::report {
@@ -47,18 +48,23 @@ Status check_identities(Group& g, const ReportOptions& options,
 }
 
 void arm_statistics(Arm& arm, std::vector<std::string>& notes) {
-  // level -> per-run results (one per run; a duplicated level keeps the first).
+  // level -> per-run results (one per run; a duplicated level keeps the first), and the run's
+  // system reading there (nullptr without one).
   std::map<double, std::vector<const LevelResult*>> by_level;
+  std::map<double, std::vector<const SystemReading*>> system_by_level;
   std::vector<MetricsDelta> deltas;
   for (const auto& run : arm.runs) {
     std::set<double> seen;
-    for (const auto& l : run.results.levels) {
+    for (size_t i = 0; i < run.results.levels.size(); ++i) {
+      const LevelResult& l = run.results.levels[i];
       if (!seen.insert(l.level).second) {
         notes.push_back(
             fmt::format("{} has level {:g} more than once; the first is used", run.name, l.level));
         continue;
       }
       by_level[l.level].push_back(&l);
+      system_by_level[l.level].push_back(
+          i < run.system.size() && run.system[i] ? &*run.system[i] : nullptr);
     }
     if (run.metrics_delta) deltas.push_back(*run.metrics_delta);
   }
@@ -72,6 +78,7 @@ void arm_statistics(Arm& arm, std::vector<std::string>& notes) {
       for (const auto* r : results) values.push_back(m.value(*r));
       s.metrics[static_cast<size_t>(m.id)] = estimate(values);
     }
+    s.system = system_statistics(system_by_level[level]);
     arm.levels.push_back(s);
     for (const auto* r : results) {
       if (r->successful == 0) {

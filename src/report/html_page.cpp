@@ -6,6 +6,7 @@
 #include "report/number_format.h"
 #include "report/svg_chart.h"
 #include "report/sweeps.h"
+#include "report/system_section.h"
 #include "report/verdict.h"
 
 namespace kvtier::report {
@@ -308,6 +309,7 @@ std::string render_html(const Report& r) {
       metric_table(html, g, spec(m));
     }
     tier_table(html, g);
+    system_html(html, g);
     for (const auto& sw : find_sweeps(g)) {
       html += fmt::format("<h3>Swept: {} of {}</h3>\n<div class=\"charts\">\n", escape_xml(sw.key),
                           escape_xml(sw.config));

@@ -6,6 +6,7 @@
 
 #include "report/number_format.h"
 #include "report/sweeps.h"
+#include "report/system_section.h"
 #include "report/verdict.h"
 
 namespace kvtier::report {
@@ -255,6 +256,7 @@ std::string render_markdown(const Report& r) {
       if (m.in_tables) metric_table(out, g, m);
     }
     tier_table(out, g);
+    system_markdown(out, g);
     sweep_tables(out, g);
     for (const auto& note : g.notes) out += fmt::format("> Note: {}\n", note);
     if (!g.notes.empty()) out += "\n";

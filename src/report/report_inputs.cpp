@@ -10,6 +10,8 @@
 #include <regex>
 #include <sstream>
 
+#include "report/system_readings.h"
+
 namespace kvtier::report {
 namespace {
 
@@ -243,6 +245,9 @@ Expected<Report> read_eval_folder(const fs::path& dir) {
         run.metrics_delta = *delta;
       else
         group->notes.push_back(delta.error().message() + " (tier counters left out)");
+    }
+    if (const std::string archive = cell_archive(cell_dir); !archive.empty()) {
+      read_system_readings(run, archive, report.warnings);
     }
     arm->runs.push_back(std::move(run));
     add_setup(report.config, p.arm, *cell);

@@ -43,15 +43,28 @@ struct MetricSpec {
 const std::array<MetricSpec, kMetricCount>& metric_specs();
 const MetricSpec& spec(Metric m);
 
-// System metrics over a level's window, from `kvtier monitor`'s PCP archive (monitor.*) of the
-// cell. Nothing fills these yet: the archive reader is the next step (see docs/report.md).
+// One cell's readings over one level's window, from `kvtier monitor`'s PCP archive (monitor.*
+// in the cell's folder, see system_readings.h).
+struct SystemReading {
+  double cpu_busy_percent = 0;  // of all cores
+  double mem_used_bytes = 0;    // host memory, mem.util.used
+  bool has_gpu = false;         // the archive has nvidia.* metrics in the window
+  double gpu_util_percent = 0, gpu_mem_used_bytes = 0;  // over the cell's GPUs
+  // NVML's PCIe counters, summed over GPUs. TX is what the GPU sends (device -> host, e.g. KV
+  // offload to CPU), RX what it receives (host -> device).
+  double pcie_tx_bytes_per_s = 0, pcie_rx_bytes_per_s = 0;
+};
+
+// System metrics of one arm at one level: mean +- SE over the repeats whose archive covers the
+// level (GPU fields over those with GPU metrics). Empty where no repeat has an archive.
 struct SystemMetrics {
   std::optional<Estimate> cpu_busy_percent;
   std::optional<Estimate> mem_used_bytes;
   std::optional<Estimate> gpu_util_percent;
   std::optional<Estimate> gpu_mem_used_bytes;
-  std::optional<Estimate> pcie_tx_bytes_per_s;
-  std::optional<Estimate> pcie_rx_bytes_per_s;
+  std::optional<Estimate> pcie_tx_bytes_per_s;  // device -> host
+  std::optional<Estimate> pcie_rx_bytes_per_s;  // host -> device
+  int archives = 0;                             // repeats that had a reading at this level
 };
 
 // One arm at one level, over its repeats.
@@ -59,7 +72,7 @@ struct LevelStats {
   double level = 0;
   int repeats = 0;
   std::array<Estimate, kMetricCount> metrics;
-  SystemMetrics system;  // optional; empty until the monitor archives are read
+  SystemMetrics system;  // empty without monitor archives
   const Estimate& operator[](Metric m) const { return metrics[static_cast<size_t>(m)]; }
 };
 
@@ -69,6 +82,9 @@ struct RunInput {
   int repeat = 1;
   BenchResults results;
   std::optional<MetricsDelta> metrics_delta;
+  // One per results.levels entry when the cell has a monitor archive (nullopt where the archive
+  // does not cover that level); empty without an archive.
+  std::vector<std::optional<SystemReading>> system;
 };
 
 struct Arm {
@@ -131,7 +147,9 @@ struct TestConfiguration {
 
 struct Report {
   std::string title;
-  std::vector<std::string> warnings;  // forced comparisons of mismatched runs: shown at the top
+  // Shown at the top: forced comparisons of mismatched runs, and cells whose monitor archive
+  // could not be read (their system metrics are left out).
+  std::vector<std::string> warnings;
   std::vector<Group> groups;
   TestConfiguration config;
 };

@@ -12,6 +12,7 @@
 #include "report/html_page.h"
 #include "report/report_files.h"
 #include "report_fixtures.h"
+#include "system_fixtures.h"
 
 namespace kvtier::report {
 namespace {
@@ -57,6 +58,18 @@ TEST(HtmlInBrowser, LoadsCleanlyChartsAreLabelledAndThePageIsNotBlank) {
   }
   TempDir dir("kvtier-report-browser");
   testing::write_folder(dir.path() / "eval", testing::standard_cells());
+  // Monitor archives with GPU metrics in the baseline's and the offload arm's cells: the System
+  // charts (CPU busy, PCIe each way).
+  for (const auto& [arm, repeats] : {std::pair<std::string, int>{"no-offload", 3},
+                                     std::pair<std::string, int>{"native-offload", 2}}) {
+    for (int r = 1; r <= repeats; ++r) {
+      const double x = arm == "no-offload" ? 0 : 1;
+      testing::add_cell_archive(dir.path() / "eval", arm, r, [&](size_t i) {
+        return testing::LevelLoad{20.0 + 10 * i + r, 10.0 + r, true, 50.0 + 10 * x, 40.0,
+                                  0.1 + 2 * x * (i + 1), 0.1 + x * (i + 1)};
+      });
+    }
+  }
   auto r = report_from_folder(dir.path() / "eval", {});
   ASSERT_TRUE(r.has_value()) << r.error().message();
   ASSERT_TRUE(write_report_files(*r, dir.path() / "out").is_ok());
@@ -94,8 +107,9 @@ TEST(HtmlInBrowser, LoadsCleanlyChartsAreLabelledAndThePageIsNotBlank) {
     EXPECT_TRUE(std::regex_search(svg, y_label));
     EXPECT_TRUE(std::regex_search(svg, legend));
   }
-  // 7 metrics x (values, % change) + the swept flag x (tok/s, TTFT).
-  EXPECT_EQ(charts, 16u);
+  // 7 metrics x (values, % change) + the swept flag x (tok/s, TTFT) + System (CPU busy, PCIe
+  // host->device, PCIe device->host).
+  EXPECT_EQ(charts, 19u);
 
   // The screenshot against a blank page's at the same size.
   const auto blank = std::filesystem::absolute(dir.path() / "blank.html");
