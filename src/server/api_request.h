@@ -33,6 +33,8 @@ struct SamplingDefaults {
   std::optional<float> min_p;
   std::optional<float> repetition_penalty;
   std::optional<int64_t> max_tokens;
+  // eos_token_id of the file (one id or several); checked against the vocabulary at start.
+  std::vector<int32_t> eos_token_ids;
   // Not a default but the --max-logprobs limit: the most top logprobs a request may ask for.
   int32_t max_logprobs = kMaxLogprobs;
 };

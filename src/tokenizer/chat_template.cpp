@@ -1,5 +1,7 @@
 #include "tokenizer/chat_template.h"
 
+#include <new>
+
 #include "tokenizer/jinja/builtins.h"
 #include "tokenizer/jinja/interpreter.h"
 #include "tokenizer/jinja/parser.h"
@@ -27,6 +29,11 @@ Expected<std::string> ChatTemplate::render(const TemplateVariables& variables) c
     return interpreter.render(body_, frame);
   } catch (const jinja::TemplateError& e) {
     return invalid_argument("chat template line {}: {}", e.line(), e.what());
+  } catch (const std::bad_alloc&) {
+    return invalid_argument(
+        "chat template: {}: rendering ran out of memory (the template or its variables make "
+        "more text than this machine holds)",
+        where_);
   } catch (const std::exception& e) {
     return invalid_argument("chat template: {}", e.what());
   }

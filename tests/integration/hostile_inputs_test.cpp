@@ -108,5 +108,15 @@ TEST_F(HostileInputs, HugeLayerCountIsAnErrorNamingTheField) {
   EXPECT_NE(out.find("num_hidden_layers"), std::string::npos) << out;
 }
 
+TEST_F(HostileInputs, InvalidGenerationConfigFailsServeAtStart) {
+  replace_json("generation_config.json", {{"temperature", -5}});
+  int code = -1;
+  std::string out = serve(&code);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find((dir_ / "generation_config.json").string()), std::string::npos) << out;
+  EXPECT_NE(out.find("temperature must be >= 0, got -5"), std::string::npos) << out;
+  EXPECT_EQ(out.find("listening"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace kvtier::server::testing

@@ -10,6 +10,10 @@ namespace {
 
 constexpr int kMaxCallDepth = 200;
 constexpr size_t kMaxIterations = 1'000'000;
+// A rendered prompt of 32 MiB is millions of tokens, past any model's context; the total bounds
+// the work of templates that build and drop large strings in a loop.
+constexpr size_t kMaxOutputBytes = size_t(32) << 20;
+constexpr size_t kMaxProducedBytes = size_t(512) << 20;
 
 }  // namespace
 
@@ -85,6 +89,18 @@ void Interpreter::enter_call() {
 void Interpreter::count_iterations(size_t n) {
   iterations_ += n;
   if (iterations_ > kMaxIterations) throw TemplateError(fmt::format("template ran more than {} loop iterations", kMaxIterations));
+}
+
+void Interpreter::count_output(size_t size) {
+  if (size > kMaxOutputBytes)
+    throw TemplateError(fmt::format("output of more than {} bytes (a loop or recursion without "
+                                    "bound?)",
+                                    kMaxOutputBytes));
+  produced_ += size;
+  if (produced_ > kMaxProducedBytes)
+    throw TemplateError(fmt::format("rendering made more than {} bytes of text in all (a loop or "
+                                    "recursion without bound?)",
+                                    kMaxProducedBytes));
 }
 
 Value Interpreter::make_namespace(DictData initial) {
@@ -228,17 +244,29 @@ Value BinaryExpr::eval(Interpreter& in, Frame& frame) const {
   }
   Value a = in.eval(*lhs, frame);
   Value b = in.eval(*rhs, frame);
+  // Sizes are checked before a concatenation is made, and every string or list result counts.
+  auto length = [](const Value& v) -> size_t {
+    return v.is_string() ? v.as_string().size() : v.is_list() ? v.as_list().size() : 0;
+  };
+  if (op == Op::kAdd) in.count_output(length(a) + length(b));
+  Value result;
   switch (op) {
     case Op::kAdd: return add(a, b);
     case Op::kSub: return subtract(a, b);
-    case Op::kMul: return multiply(a, b);
+    case Op::kMul: result = multiply(a, b); break;
     case Op::kDiv: return divide(a, b);
     case Op::kFloorDiv: return floor_divide(a, b);
-    case Op::kMod: return modulo(a, b);
+    case Op::kMod: result = modulo(a, b); break;
     case Op::kPow: return power(a, b);
-    case Op::kConcat: return Value(to_str(a) + to_str(b));
+    case Op::kConcat: {
+      std::string left = to_str(a), right = to_str(b);
+      in.count_output(left.size() + right.size());
+      return Value(std::move(left) + right);
+    }
     default: return Value::none();
   }
+  in.count_output(length(result));
+  return result;
 }
 
 Value CompareExpr::eval(Interpreter& in, Frame& frame) const {
@@ -270,13 +298,16 @@ Value CondExpr::eval(Interpreter& in, Frame& frame) const {
 
 // ---- statements ----
 
-Flow TextStmt::exec(Interpreter&, const FramePtr&, std::string& out) const {
+Flow TextStmt::exec(Interpreter& in, const FramePtr&, std::string& out) const {
+  in.count_output(out.size() + text.size());
   out += text;
   return Flow::kNormal;
 }
 
 Flow OutputStmt::exec(Interpreter& in, const FramePtr& frame, std::string& out) const {
-  out += to_str(in.eval(*expr, *frame));
+  std::string text = to_str(in.eval(*expr, *frame));
+  in.count_output(out.size() + text.size());
+  out += text;
   return Flow::kNormal;
 }
 
@@ -388,7 +419,9 @@ Flow LoopControlStmt::exec(Interpreter&, const FramePtr&, std::string&) const { 
 Flow FilterBlockStmt::exec(Interpreter& in, const FramePtr& frame, std::string& out) const {
   Value v(in.render(body, frame));
   for (const auto& f : filters) v = f->apply(in, *frame, v);
-  out += to_str(v);
+  std::string text = to_str(v);
+  in.count_output(out.size() + text.size());
+  out += text;
   return Flow::kNormal;
 }
 

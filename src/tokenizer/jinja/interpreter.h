@@ -38,6 +38,10 @@ class Interpreter {
   void enter_call();
   void leave_call() { --call_depth_; }
   void count_iterations(size_t n);
+  // A string or list of `size` bytes (items) is about to be made or appended to: refused past
+  // the size one value may have, or once the render has made too much in all. Without this a
+  // template doubling a string in a loop ends in std::bad_alloc.
+  void count_output(size_t size);
 
   // Namespaces made during this render; emptied at the end so that a namespace holding itself
   // (`set ns.me = ns`) is still freed.
@@ -47,6 +51,7 @@ class Interpreter {
  private:
   int call_depth_ = 0;
   size_t iterations_ = 0;
+  size_t produced_ = 0;  // bytes of strings (and list items) made during this render
   std::vector<std::shared_ptr<DictData>> namespaces_;
 };
 
