@@ -69,7 +69,8 @@ Expected<report::Report> gather(const ReportArgs& a, const report::ReportOptions
 std::function<int()> setup_report(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
   app.add_option("inputs", args->inputs,
-                 "An eval folder (plan.json, cells/), or BASELINE.json CANDIDATE.json");
+                 "An eval folder (plan.json, cells/; the cells' monitor archives add system "
+                 "metrics), or BASELINE.json CANDIDATE.json");
   app.add_option("--baseline", args->baseline,
                  "benchmarks.json files of the baseline, one per repeat");
   app.add_option("--candidate", args->candidate,
