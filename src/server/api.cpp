@@ -9,6 +9,7 @@
 
 #include "server/api_error.h"
 #include "server/api_request.h"
+#include "server/auth.h"
 #include "server/json_fields.h"
 
 namespace kvtier::server {
@@ -25,6 +26,20 @@ std::string dump(const ordered_json& j) {
 HttpResponse json_response(const ordered_json& body) {
   HttpResponse response;
   response.body = dump(body);
+  return response;
+}
+
+// A browser's CORS preflight, answered as vLLM's CORS middleware (any origin, method and header).
+HttpResponse cors_preflight(const HttpRequest& request) {
+  HttpResponse response;
+  response.content_type.clear();
+  response.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  response.headers.emplace_back("Access-Control-Allow-Methods",
+                                "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT");
+  const std::string* asked = request.header("access-control-request-headers");
+  if (asked) response.headers.emplace_back("Access-Control-Allow-Headers", *asked);
+  response.headers.emplace_back("Access-Control-Max-Age", "600");
+  response.headers.emplace_back("Vary", "Origin");
   return response;
 }
 
@@ -61,8 +76,7 @@ std::string Api::new_id(const char* prefix) {
 
 bool Api::authorized(const HttpRequest& request) const {
   if (config_.api_key.empty()) return true;
-  const std::string* header = request.header("authorization");
-  return header && *header == "Bearer " + config_.api_key;
+  return bearer_key_matches(request.header("authorization"), config_.api_key);
 }
 
 Status Api::check_model(const std::optional<std::string>& model) const {
@@ -87,6 +101,8 @@ void Api::handle(HttpRequest request, std::shared_ptr<Responder> responder) {
     reply(std::move(response));
   };
 
+  // CORS preflights carry no credentials: vLLM answers them before its key check.
+  if (method == "OPTIONS") return reply(cors_preflight(request));
   if (path.starts_with("/v1/") && !authorized(request)) {
     return fail(401, "Unauthorized: missing or invalid API key (Authorization: Bearer <key>)");
   }
