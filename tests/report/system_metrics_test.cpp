@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "report/html_page.h"
 #include "report/markdown.h"
@@ -194,6 +196,49 @@ TEST(SystemSection, NoGpuMetricsNoGpuColumns) {
   EXPECT_EQ(count(html.substr(at, html.find("</table>", at) - at), "<svg"), 1u);
   EXPECT_EQ(html.find("PCIe"), std::string::npos);
   EXPECT_EQ(html.find("GPU util"), std::string::npos);
+}
+
+TEST(SystemSection, WindowsTheArchiveMissesAreWarningsNamingTheCell) {
+  TempDir dir("kvtier-report-system-missed");
+  write_folder(dir.path(), standard_cells());
+  add_cell_archive(dir.path(), "no-offload", 1, [](size_t i) { return baseline_load(i, 1); });
+  add_cell_archive(dir.path(), "no-offload", 2, [](size_t i) { return baseline_load(i, 2); });
+  // r1: benchmarks an hour later than anything the archive recorded.
+  {
+    const auto path = cell_dir(dir.path(), "no-offload", 1) / "benchmarks.json";
+    std::ifstream in(path);
+    nlohmann::json j = nlohmann::json::parse(in);
+    for (auto& b : j["benchmarks"]) {
+      b["start_time"] = b["start_time"].get<double>() + 3600;
+      b["end_time"] = b["end_time"].get<double>() + 3600;
+    }
+    write_file(path, j.dump());
+  }
+  // r2: no times at all.
+  {
+    const auto path = cell_dir(dir.path(), "no-offload", 2) / "benchmarks.json";
+    std::ifstream in(path);
+    nlohmann::json j = nlohmann::json::parse(in);
+    for (auto& b : j["benchmarks"]) {
+      b.erase("start_time");
+      b.erase("end_time");
+    }
+    write_file(path, j.dump());
+  }
+  auto r = report_from_folder(dir.path(), {});
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  ASSERT_EQ(r->warnings.size(), 2u) << ::testing::PrintToString(r->warnings);
+  EXPECT_EQ(r->warnings[0].rfind("Qwen3-0.6B/seed/no-offload/r1: no system metrics at level 5, 25 "
+                                 "(archive ",
+                                 0),
+            0u)
+      << r->warnings[0];
+  EXPECT_NE(r->warnings[0].find("no system samples between"), std::string::npos);
+  EXPECT_EQ(r->warnings[1],
+            "Qwen3-0.6B/seed/no-offload/r2: no system metrics at level 5, 25 (benchmarks.json has "
+            "no start_time/end_time)");
+  EXPECT_EQ(r->groups[0].arms[0].at(5)->system.archives, 0);
+  EXPECT_EQ(render_markdown(*r).find("### System"), std::string::npos);
 }
 
 TEST(SystemSection, NoArchivesNoSystemSection) {
