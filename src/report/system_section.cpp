@@ -90,19 +90,22 @@ Chart system_chart(const Group& g, const Column& c) {
   for (size_t a = 0; a < g.arms.size(); ++a) {
     ChartSeries s;
     s.name = a == 0 ? g.arms[a].name + " (baseline)" : g.arms[a].name;
+    s.color = static_cast<int>(a);  // the arm's colour in the other charts
+    bool any = false;
     for (double l : g.levels) {
       const LevelStats* st = g.arms[a].at(l);
       if (!st || !(st->system.*c.field)) {
         s.points.push_back(std::nullopt);
         continue;
       }
+      any = true;
       const Estimate e = scaled(*(st->system.*c.field), c.divisor);
       s.points.push_back(ChartPoint{
           e.mean, e.has_bound() ? e.se : 0,
           fmt::format("{} at {:g}: {} {}", g.arms[a].name, l, format_estimate(e, c.decimals),
                       c.title)});
     }
-    chart.series.push_back(std::move(s));
+    if (any) chart.series.push_back(std::move(s));  // arms without archives stay out of the legend
   }
   return chart;
 }

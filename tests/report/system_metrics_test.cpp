@@ -164,6 +164,10 @@ TEST(SystemSection, TableInMarkdownAndHtmlWithCharts) {
   ASSERT_NE(at, std::string::npos);
   const std::string section = html.substr(at, html.find("<p class=\"note\">", at) - at);
   EXPECT_EQ(count(section, "<svg"), 3u);  // CPU busy, PCIe each way
+  // Arms with a reading are in the legends; the 1000-block arm, without archives, is not.
+  EXPECT_EQ(count(section, "<g class=\"legend\">"), 3u);
+  EXPECT_EQ(count(section, "native-offload@num_cpu_blocks=4000</text>"), 3u) << section;
+  EXPECT_EQ(section.find("native-offload@num_cpu_blocks=1000</text>"), std::string::npos);
   EXPECT_NE(section.find("PCIe host→device (GB/s, NVML RX, mean ± SE)"), std::string::npos);
   EXPECT_NE(section.find("PCIe device→host (GB/s, NVML TX, mean ± SE)"), std::string::npos);
   EXPECT_NE(section.find("<td>native-offload</td><td>25</td><td>2</td><td>50.0 ± 3.0</td>"),
