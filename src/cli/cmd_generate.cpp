@@ -19,6 +19,7 @@
 #include "model/checkpoint.h"
 #include "model/model_runner.h"
 #include "model/offline_generator.h"
+#include "server/api_request.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kvtier::cli {
@@ -240,6 +241,7 @@ std::function<int()> setup(CLI::App& app) {
       if (dir.empty()) continue;
       if (Status s = model::check_model_folder_files(dir); !s.is_ok()) return fail(s);
     }
+    if (Status s = server::check_model_token_ids(a->model); !s.is_ok()) return fail(s);
     try {
       return a->prompts_file.empty() ? run_prompts(*a, fail) : run_prompts_file(*a, fail);
     } catch (const std::bad_alloc&) {

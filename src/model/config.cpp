@@ -77,18 +77,23 @@ Status read_double(const json& j, const char* key, const std::string& source, do
   return Status::ok();
 }
 
-// eos_token_id may be one id or a list of ids (the first is kept).
-Status read_token_id(const json& j, const char* key, const std::string& source, int32_t& out) {
+// eos_token_id may be one id or a list of ids (the first is kept). Every id must lie inside
+// the vocabulary: an id the model can never produce would silently disable the stop.
+Status read_token_id(const json& j, const char* key, const std::string& source,
+                     int32_t vocab_size, int32_t& out) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return Status::ok();
-  const json* v = &*it;
-  if (v->is_array()) {
-    if (v->empty()) return Status::ok();
-    v = &v->front();
+  const json list = it->is_array() ? *it : json::array({*it});
+  for (const json& v : list) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX)
+      return invalid_argument("{}: field '{}' must be a token id, got {}", source, key,
+                              it->dump());
+    if (v.get<int64_t>() >= vocab_size)
+      return invalid_argument("{}: field '{}' holds token id {}, outside the vocabulary "
+                              "(vocab_size {})",
+                              source, key, v.get<int64_t>(), vocab_size);
   }
-  if (!v->is_number_integer() || v->get<int64_t>() < 0 || v->get<int64_t>() > INT32_MAX)
-    return invalid_argument("{}: field '{}' must be a token id, got {}", source, key, it->dump());
-  out = int32_t(v->get<int64_t>());
+  if (!list.empty()) out = int32_t(list.front().get<int64_t>());
   return Status::ok();
 }
 
@@ -211,8 +216,8 @@ Expected<ModelConfig> parse_config(const json& j, const std::string& source) {
     c.tie_word_embeddings = it->get<bool>();
   }
   KVTIER_RETURN_IF_ERROR(read_dtype(j, source, c));
-  KVTIER_RETURN_IF_ERROR(read_token_id(j, "bos_token_id", source, c.bos_token_id));
-  KVTIER_RETURN_IF_ERROR(read_token_id(j, "eos_token_id", source, c.eos_token_id));
+  KVTIER_RETURN_IF_ERROR(read_token_id(j, "bos_token_id", source, c.vocab_size, c.bos_token_id));
+  KVTIER_RETURN_IF_ERROR(read_token_id(j, "eos_token_id", source, c.vocab_size, c.eos_token_id));
   return c;
 }
 

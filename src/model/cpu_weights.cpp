@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <functional>
 #include <map>
 
@@ -13,17 +15,34 @@
 namespace kvtier::model {
 namespace {
 
-// Converts `t` into dst[0 .. t.numel()), in parallel slices.
-void convert(kernels::ThreadPool& pool, const TensorView& t, float* dst) {
+// Converts `t` into dst[0 .. t.numel()), in parallel slices. NaN or Inf in a weight would
+// only show later as garbage logits, so each slice is scanned while it is still in cache (a
+// few percent of the load time); the error names the tensor and its first bad element.
+Status convert(kernels::ThreadPool& pool, const TensorView& t, float* dst) {
   const int64_t n = t.numel();
   const int64_t elem = dtype_size(t.dtype());
   constexpr int64_t kSlice = 1 << 16;
+  // The lowest non-finite index found; written by every pool thread.
+  std::atomic<int64_t> first_bad{n};
   pool.parallel_for((n + kSlice - 1) / kSlice, [&](int64_t begin, int64_t end, int) {
     for (int64_t s = begin; s < end; ++s) {
       const int64_t first = s * kSlice, count = std::min(kSlice, n - first);
       convert_to_float(t.dtype(), t.data + first * elem, count, dst + first);
+      bool finite = true;
+      for (int64_t i = 0; i < count; ++i) finite &= std::isfinite(dst[first + i]);
+      if (finite) continue;
+      int64_t i = 0;
+      while (std::isfinite(dst[first + i])) ++i;
+      int64_t seen = first_bad.load();
+      while (first + i < seen && !first_bad.compare_exchange_weak(seen, first + i)) {
+      }
     }
   });
+  const int64_t bad = first_bad.load();
+  if (bad == n) return Status::ok();
+  return data_loss("{}: tensor '{}' holds {} at element {} (flat index): the weights are "
+                   "corrupt",
+                   t.file->path().string(), t.name(), dst[bad], bad);
 }
 
 // Fills dst[0 .. numel) with the named tensor's values as fp32.
@@ -95,9 +114,12 @@ Expected<CpuWeights> assemble(const ModelConfig& config, const TensorSource& sou
 Expected<CpuWeights> load_cpu_weights(const ModelConfig& config, const Checkpoint& ckpt,
                                       kernels::ThreadPool& pool) {
   KVTIER_RETURN_IF_ERROR(validate_qwen3_tensors(config, ckpt));
-  return assemble(config, [&](const std::string& name, int64_t, float* dst) {
-    convert(pool, *ckpt.find(name), dst);
+  Status scan = Status::ok();  // the first tensor found holding NaN or Inf
+  auto weights = assemble(config, [&](const std::string& name, int64_t, float* dst) {
+    if (scan.is_ok()) scan = convert(pool, *ckpt.find(name), dst);
   });
+  if (!scan.is_ok()) return scan;
+  return weights;
 }
 
 Expected<CpuWeights> random_cpu_weights(const ModelConfig& config, uint64_t seed,

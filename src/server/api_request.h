@@ -42,6 +42,10 @@ struct SamplingDefaults {
 // Reads generation_config.json in `model_dir`; no file means no defaults. Errors name the file
 // and key.
 Expected<SamplingDefaults> read_generation_config(const std::filesystem::path& model_dir);
+// Checks at start what config.json and generation_config.json say together: each file valid,
+// and every eos_token_id inside config.json's vocabulary (an id the model cannot produce would
+// never stop a request). A folder without config.json (a preset name) passes.
+Status check_model_token_ids(const std::filesystem::path& model_dir);
 
 // Fields that /v1/completions and /v1/chat/completions share.
 struct GenerateOptions {

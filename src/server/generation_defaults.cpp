@@ -3,6 +3,7 @@
 #include <limits>
 #include <sstream>
 
+#include "model/config.h"
 #include "model/mapped_file.h"
 #include "server/api_request.h"
 
@@ -113,6 +114,19 @@ Expected<SamplingDefaults> read_generation_config(const std::filesystem::path& m
       read.integer("max_new_tokens", 1, "a positive integer", defaults.max_tokens));
   KVTIER_RETURN_IF_ERROR(read.token_ids("eos_token_id", defaults.eos_token_ids));
   return defaults;
+}
+
+Status check_model_token_ids(const std::filesystem::path& model_dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(model_dir / "config.json", ec)) return Status::ok();
+  KVTIER_ASSIGN_OR_RETURN(const model::ModelConfig config, model::load_config(model_dir));
+  KVTIER_ASSIGN_OR_RETURN(const SamplingDefaults defaults, read_generation_config(model_dir));
+  for (int32_t id : defaults.eos_token_ids)
+    if (id >= config.vocab_size)
+      return invalid_argument("{}: eos_token_id {} is outside the vocabulary (vocab_size {} in {})",
+                              (model_dir / "generation_config.json").string(), id,
+                              config.vocab_size, (model_dir / "config.json").string());
+  return Status::ok();
 }
 
 }  // namespace kvtier::server

@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "model/checkpoint.h"
 #include "server/api.h"
+#include "server/api_request.h"
 #include "server/device_choice.h"
 #include "server/http_server.h"
 #include "server/serve_args.h"
@@ -140,6 +141,10 @@ int run_serve(const std::vector<std::string>& args) {
       spdlog::error("{}", s.message());
       return 1;
     }
+  }
+  if (Status s = check_model_token_ids(options.engine.model_dir); !s.is_ok()) {
+    spdlog::error("{}", s.message());
+    return 1;
   }
   if (options.generation_config == "auto") {
     auto defaults = read_generation_config(options.engine.model_dir);

@@ -118,5 +118,25 @@ TEST_F(HostileInputs, InvalidGenerationConfigFailsServeAtStart) {
   EXPECT_EQ(out.find("listening"), std::string::npos) << out;
 }
 
+TEST_F(HostileInputs, EosOutsideTheVocabularyFailsAtStart) {
+  replace_json("generation_config.json", {{"eos_token_id", {151645, 99999999}}});
+  int code = -1;
+  std::string out = serve(&code);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find((dir_ / "generation_config.json").string()), std::string::npos) << out;
+  EXPECT_NE(out.find("eos_token_id 99999999"), std::string::npos) << out;
+  out = generate(&code);
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("eos_token_id 99999999"), std::string::npos) << out;
+  nlohmann::json config = read_json("config.json");
+  config["eos_token_id"] = 99999999;
+  replace_json("config.json", config);
+  fs::remove(dir_ / "generation_config.json");
+  out = generate(&code);
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("config.json"), std::string::npos) << out;
+  EXPECT_NE(out.find("99999999"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace kvtier::server::testing
