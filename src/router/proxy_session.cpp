@@ -135,6 +135,19 @@ struct RelayResult {
   bool stale = false;        // a reused connection was closed by the endpoint: nothing happened
 };
 
+// `data: {"error": {...}}` in the OpenAI shape vLLM streams errors in; preceded by a blank line
+// when the relayed bytes stopped inside an event, so the error is an event of its own.
+std::string sse_error_event(const std::string& message, const std::string& relayed_tail) {
+  nlohmann::json error = {{"error",
+                           {{"object", "error"},
+                            {"message", message},
+                            {"type", "BadGatewayError"},
+                            {"param", nullptr},
+                            {"code", 502}}}};
+  const bool at_boundary = relayed_tail.empty() || relayed_tail == "\n\n";
+  return std::string(at_boundary ? "" : "\n\n") + "data: " + error.dump() + "\n\n";
+}
+
 // Sends `req` to the connected endpoint and streams its response to the client. `reused`: the
 // connection comes from the pool, so the endpoint may have closed it meanwhile.
 asio::awaitable<RelayResult> relay(beast::tcp_stream& client, beast::tcp_stream& upstream,
@@ -229,6 +242,8 @@ asio::awaitable<RelayResult> relay(beast::tcp_stream& client, beast::tcp_stream&
   co_await http::async_write_header(client, serializer, kUseEc(ec));
   if (ec) co_return RelayResult{};
 
+  const bool event_stream = sv(res[http::field::content_type]).starts_with("text/event-stream");
+  std::string relayed_tail;  // the last two body bytes passed on: is an event open?
   std::array<char, 16 * 1024> buf;
   while (!serializer.is_done()) {
     if (!parser.is_done()) {
@@ -241,8 +256,27 @@ asio::awaitable<RelayResult> relay(beast::tcp_stream& client, beast::tcp_stream&
         if (!watch->client_gone) {
           spdlog::warn("route: endpoint {} cut its response short: {}", ep.id, ec.message());
           g.metrics->request_done(int64_t(ep.index), 502);
+          if (event_stream) {
+            // The 200 is already sent: an SSE client learns of the failure only from an event.
+            // It ends the body and the connection closes; no [DONE], the stream is incomplete.
+            std::string event = sse_error_event(
+                fmt::format("endpoint {} cut its response short: {}", ep.id, ec.message()),
+                relayed_tail);
+            res.body().data = event.data();
+            res.body().size = event.size();
+            res.body().more = true;
+            client.expires_after(g.options.client_timeout);
+            co_await http::async_write(client, serializer, kUseEc(ec));
+            if (ec == http::error::need_buffer) ec = {};
+            if (!ec) {
+              res.body().data = nullptr;
+              res.body().size = 0;
+              res.body().more = false;
+              co_await http::async_write(client, serializer, kUseEc(ec));
+            }
+          }
         }
-        // Closing without the final chunk tells the client the body is incomplete.
+        // Otherwise closing without the final chunk tells the client the body is incomplete.
         co_return RelayResult{};
       }
       const size_t got = buf.size() - res.body().size;
@@ -251,6 +285,8 @@ asio::awaitable<RelayResult> relay(beast::tcp_stream& client, beast::tcp_stream&
       if (got == 0 && !parser.is_done()) continue;
       res.body().size = got;
       res.body().data = got ? buf.data() : nullptr;
+      relayed_tail.append(buf.data() + got - std::min<size_t>(got, 2), std::min<size_t>(got, 2));
+      if (relayed_tail.size() > 2) relayed_tail.erase(0, relayed_tail.size() - 2);
       res.body().more = !parser.is_done();
       release_upstream();
     } else {
