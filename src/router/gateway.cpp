@@ -20,6 +20,7 @@ const char* error_type(int status) {
     case 400: return "BadRequestError";
     case 404: return "NotFoundError";
     case 405: return "MethodNotAllowedError";
+    case 408: return "RequestTimeoutError";
     case 413: return "RequestEntityTooLargeError";
     case 502: return "BadGatewayError";
     case 503: return "ServiceUnavailableError";
@@ -28,7 +29,38 @@ const char* error_type(int status) {
   }
 }
 
+// Client connections open now. Owned by accept_loop's coroutine (shared with the sessions it
+// spawns, which may outlive it); each session's strand decrements it when it ends.
+using ConnectionCount = std::shared_ptr<std::atomic<size_t>>;
+
+asio::awaitable<void> counted_session(tcp::socket socket, Gateway::State& g,
+                                      ConnectionCount open) {
+  struct Release {
+    ConnectionCount open;
+    ~Release() { open->fetch_sub(1); }
+  } release{open};
+  co_await run_session(std::move(socket), g);
+}
+
+// Past max_connections: a 503 without reading the request, then close. Runs on the refused
+// connection's strand; the socket lives in the coroutine.
+asio::awaitable<void> refuse_connection(tcp::socket socket, size_t limit) {
+  const std::string body = error_body(
+      503, fmt::format("the router has {} client connections open, its --max-connections; "
+                       "retry later",
+                       limit));
+  const std::string response = fmt::format(
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+      "Content-Length: {}\r\nConnection: close\r\nRetry-After: 1\r\n\r\n{}",
+      body.size(), body);
+  boost::system::error_code ec;
+  co_await asio::async_write(socket, asio::buffer(response),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+}
+
 asio::awaitable<void> accept_loop(Gateway::State& g) {
+  auto open = std::make_shared<std::atomic<size_t>>(0);
   while (!g.stopping) {
     boost::system::error_code ec;
     tcp::socket socket = co_await g.acceptor.async_accept(
@@ -43,7 +75,14 @@ asio::awaitable<void> accept_loop(Gateway::State& g) {
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, run_session(std::move(socket), g), asio::detached);
+    if (open->load() >= g.options.max_connections) {
+      spdlog::warn("route: {} client connections open: refusing one more", open->load());
+      asio::co_spawn(executor, refuse_connection(std::move(socket), g.options.max_connections),
+                     asio::detached);
+      continue;
+    }
+    open->fetch_add(1);
+    asio::co_spawn(executor, counted_session(std::move(socket), g, open), asio::detached);
   }
 }
 

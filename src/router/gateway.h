@@ -37,7 +37,13 @@ struct GatewayOptions {
   std::chrono::milliseconds scrape_timeout{1000};
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds upstream_timeout{600'000};  // max wait for the endpoint's next bytes
-  std::chrono::milliseconds client_timeout{300'000};    // idle keep-alive, slow request or reader
+  std::chrono::milliseconds client_timeout{300'000};    // slow request body or slow reader
+  // A request header (or, between requests, the next one) must arrive within this: an idle or
+  // slow client holds a file descriptor. Answered 408 when part of a header came.
+  std::chrono::milliseconds header_timeout{30'000};
+  // Client connections open at once; more are answered 503 and closed, so idle clients cannot
+  // take every file descriptor.
+  size_t max_connections = 4096;
   std::chrono::milliseconds shutdown_timeout{30'000};
   size_t max_body_bytes = 32 << 20;
   int max_attempts = 3;      // endpoints tried per request when connections are refused

@@ -488,8 +488,37 @@ asio::awaitable<void> run_session(tcp::socket socket, Gateway::State& g) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(g.options.max_body_bytes);
     parser.header_limit(64 * 1024);
-    client.expires_after(g.options.client_timeout);
+    // The header (or the next request on a kept-alive connection) must come within
+    // header_timeout. Beast's own timeout would close the socket, leaving no way to answer 408,
+    // so a timer on this session's strand cancels the read instead.
+    // The timer's handler and this coroutine share the strand: once `waiting` is false, a
+    // handler already queued does nothing (and touches no socket).
+    struct HeaderWait {
+      bool waiting = true;
+      bool timed_out = false;
+    };
+    auto wait = std::make_shared<HeaderWait>();
+    asio::steady_timer header_timer(client.get_executor());
+    header_timer.expires_after(g.options.header_timeout);
+    header_timer.async_wait([wait, &client](error_code e) {
+      if (e || !wait->waiting) return;
+      wait->timed_out = true;
+      client.socket().cancel();
+    });
+    client.expires_never();
     co_await http::async_read_header(client, buffer, parser, kUseEc(ec));
+    wait->waiting = false;
+    header_timer.cancel();
+    client.expires_after(g.options.client_timeout);  // for the body
+    if (ec && wait->timed_out) {
+      // An idle kept-alive connection just closes; a header cut short is told why.
+      if (parser.got_some() || buffer.size() > 0) {
+        const std::string message = fmt::format(
+            "request header not received within {} ms", g.options.header_timeout.count());
+        co_await send_error(client, 11, false, 408, message, g);
+      }
+      break;
+    }
     if (ec) {
       const bool malformed = ec.category() == http::make_error_code(http::error::bad_target).category() &&
                              ec != http::error::end_of_stream && ec != http::error::partial_message;
