@@ -1,6 +1,7 @@
 #include "server/api.h"
 
 #include <ctime>
+#include <new>
 #include <random>
 #include <thread>
 
@@ -194,6 +195,8 @@ void Api::offload_json(HttpRequest request, std::shared_ptr<Responder> responder
     try {
       Expected<json> body = parse_json_body(request.body);
       response = body ? handler(*body) : error_response(api_error_from(body.error()));
+    } catch (const std::bad_alloc&) {
+      response = error_response(out_of_memory_error(request.body.size()));
     } catch (const std::exception& e) {
       response = error_response(ApiError{500, fmt::format("internal error: {}", e.what()), {}});
     }

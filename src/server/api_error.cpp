@@ -1,5 +1,7 @@
 #include "server/api_error.h"
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 namespace kvtier::server {
@@ -58,6 +60,14 @@ HttpResponse error_response(const ApiError& error) {
   response.status = error.status;
   response.body = error_json(error);
   return response;
+}
+
+ApiError out_of_memory_error(size_t body_bytes) {
+  return ApiError{413,
+                  fmt::format("out of memory preparing this request (a body of {} bytes): its "
+                              "prompt, messages or settings are too large for this server",
+                              body_bytes),
+                  {}};
 }
 
 }  // namespace kvtier::server

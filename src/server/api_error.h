@@ -20,6 +20,10 @@ ApiError api_error_from(const Status& status);
 // "BadRequestError", "NotFoundError", ... as vLLM names them.
 const char* error_type_for(int http_status);
 
+// 413 for a request whose preparation (prompt, messages, chat template) ran out of memory:
+// names the body's size, since that input is what was too large.
+ApiError out_of_memory_error(size_t body_bytes);
+
 std::string error_json(const ApiError& error);
 HttpResponse error_response(const ApiError& error);
 

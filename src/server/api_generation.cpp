@@ -1,6 +1,7 @@
 // The generation endpoints: parse and tokenize in the worker pool, then submit from the
 // connection's executor and let a GenerationCall carry the response.
 #include <ctime>
+#include <new>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -29,9 +30,13 @@ void Api::start_generation(Kind kind, HttpRequest request, std::shared_ptr<Respo
   // The ticket counts the request as in flight from here until its call object is gone.
   in_flight_->fetch_add(1);
   std::shared_ptr<void> ticket(nullptr, [counter = in_flight_](void*) { counter->fetch_sub(1); });
-  auto task = [this, kind, request = std::move(request), responder, ticket]() mutable {
+  const size_t body_bytes = request.body.size();
+  auto task = [this, kind, request = std::move(request), responder, ticket, body_bytes]() mutable {
     try {
       prepare_generation(kind, request, responder, std::move(ticket));
+    } catch (const std::bad_alloc&) {
+      ApiError error = out_of_memory_error(body_bytes);
+      responder->post([responder, error] { responder->send(error_response(error)); });
     } catch (const std::exception& e) {
       ApiError error{500, fmt::format("internal error: {}", e.what()), {}};
       responder->post([responder, error] { responder->send(error_response(error)); });
