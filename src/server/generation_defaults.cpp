@@ -73,9 +73,10 @@ class FieldReader {
     return data_loss("{}: {} must be a number, got {}", path_, key, v.dump());
   }
   Status out_of_range(const char* key, const char* range, const std::string& value) const {
-    return data_loss("{}: {} must be {}, got {} (fix or remove the field, or start with "
-                     "--generation-config vllm)",
-                     path_, key, range, value);
+    return data_loss(
+        "{}: {} must be {}, got {} (fix or remove the field, or start with "
+        "--generation-config vllm)",
+        path_, key, range, value);
   }
 
   const json& config_;

@@ -33,17 +33,15 @@ void expect_refused(const json& j, const std::string& field) {
   auto c = parse_config(j, "dir/config.json");
   ASSERT_FALSE(c) << field << " accepted";
   EXPECT_EQ(c.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_NE(c.error().message().find("dir/config.json"), std::string::npos)
-      << c.error().message();
-  EXPECT_NE(c.error().message().find("'" + field + "'"), std::string::npos)
-      << c.error().message();
+  EXPECT_NE(c.error().message().find("dir/config.json"), std::string::npos) << c.error().message();
+  EXPECT_NE(c.error().message().find("'" + field + "'"), std::string::npos) << c.error().message();
 }
 
 TEST(HostileConfig, HugeSizesAreRefusedBeforeTheTensorListIsBuilt) {
   ASSERT_TRUE(parse_config(small_json(), "dir/config.json"));
-  for (const char* field : {"num_hidden_layers", "vocab_size", "hidden_size", "intermediate_size",
-                            "num_attention_heads", "num_key_value_heads", "head_dim",
-                            "max_position_embeddings"}) {
+  for (const char* field :
+       {"num_hidden_layers", "vocab_size", "hidden_size", "intermediate_size",
+        "num_attention_heads", "num_key_value_heads", "head_dim", "max_position_embeddings"}) {
     json j = small_json();
     j[field] = 2147483647;
     if (std::string(field) == "num_attention_heads") j["num_key_value_heads"] = 1;

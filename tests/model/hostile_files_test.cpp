@@ -57,8 +57,8 @@ TEST(HostileFiles, FifoWeightsAreAnError) {
 TEST(HostileFiles, FifoIndexIsAnError) {
   TempDir dir;
   ASSERT_EQ(::mkfifo((dir / "model.safetensors.index.json").c_str(), 0600), 0);
-  auto c = finishes(dir / "model.safetensors.index.json",
-                    [&] { return Checkpoint::open(dir.path()); });
+  auto c =
+      finishes(dir / "model.safetensors.index.json", [&] { return Checkpoint::open(dir.path()); });
   ASSERT_FALSE(c);
   expect_not_regular(c.error(), dir / "model.safetensors.index.json");
 }

@@ -30,8 +30,9 @@ std::string alias_bomb() {
     for (int k = 0; k < 10; ++k) doc += std::string(k ? ", " : "") + "*a" + std::to_string(i - 1);
     doc += "]\n";
   }
-  doc += "plugins:\n- name: q\n  type: queue-scorer\n  parameters: {bomb: *a9}\n"
-         "- type: max-score-picker\n";
+  doc +=
+      "plugins:\n- name: q\n  type: queue-scorer\n  parameters: {bomb: *a9}\n"
+      "- type: max-score-picker\n";
   return doc;
 }
 
@@ -50,8 +51,7 @@ TEST(HostilePickerConfig, AliasBombIsRefusedWithTheFileName) {
   EXPECT_EQ(config.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(config.error().message().find(path.string()), std::string::npos)
       << config.error().message();
-  EXPECT_NE(config.error().message().find("alias"), std::string::npos)
-      << config.error().message();
+  EXPECT_NE(config.error().message().find("alias"), std::string::npos) << config.error().message();
 }
 
 TEST(HostilePickerConfig, SmallAliasesStillWork) {
@@ -66,15 +66,15 @@ TEST(HostilePickerConfig, SmallAliasesStillWork) {
 }
 
 TEST(HostilePickerConfig, DeepNestingIsRefused) {
-  std::string doc = std::string(kHeader) + "plugins:\n- name: q\n  type: queue-scorer\n"
-                    "  parameters: {deep: " + std::string(500, '[') + std::string(500, ']') +
-                    "}\n- type: max-score-picker\n";
+  std::string doc = std::string(kHeader) +
+                    "plugins:\n- name: q\n  type: queue-scorer\n"
+                    "  parameters: {deep: " +
+                    std::string(500, '[') + std::string(500, ']') + "}\n- type: max-score-picker\n";
   auto config = parse_picker_config(doc, "deep.yaml");
   ASSERT_FALSE(config);
   EXPECT_NE(config.error().message().find("deep.yaml"), std::string::npos)
       << config.error().message();
-  EXPECT_NE(config.error().message().find("nest"), std::string::npos)
-      << config.error().message();
+  EXPECT_NE(config.error().message().find("nest"), std::string::npos) << config.error().message();
 }
 
 TEST(HostilePickerConfig, OversizedFileIsRefusedBeforeParsing) {
@@ -87,8 +87,7 @@ TEST(HostilePickerConfig, OversizedFileIsRefusedBeforeParsing) {
   ASSERT_FALSE(config);
   EXPECT_NE(config.error().message().find(path.string()), std::string::npos)
       << config.error().message();
-  EXPECT_NE(config.error().message().find("bytes"), std::string::npos)
-      << config.error().message();
+  EXPECT_NE(config.error().message().find("bytes"), std::string::npos) << config.error().message();
 }
 
 }  // namespace

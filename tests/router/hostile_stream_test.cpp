@@ -19,8 +19,8 @@ TEST_F(HostileStreamTest, EndpointDeathMidStreamEndsWithAnSseErrorEvent) {
   asio::ip::tcp::socket socket(ioc);
   socket.connect({asio::ip::make_address("127.0.0.1"), port()});
   // 200 events 50 ms apart: ten seconds of stream, killed after the first event.
-  nlohmann::json body = {{"prompt", "hello"}, {"stream", true}, {"sim_chunks", 200},
-                         {"sim_interval_us", 50000}};
+  nlohmann::json body = {
+      {"prompt", "hello"}, {"stream", true}, {"sim_chunks", 200}, {"sim_interval_us", 50000}};
   const std::string payload = body.dump();
   const std::string request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                               std::to_string(payload.size()) + "\r\n\r\n" + payload;
@@ -47,8 +47,8 @@ TEST_F(HostileStreamTest, EndpointDeathMidStreamEndsWithAnSseErrorEvent) {
   ASSERT_NE(error_at, std::string::npos) << got;
   const size_t line_end = got.find('\n', error_at);
   ASSERT_NE(line_end, std::string::npos);
-  auto event = nlohmann::json::parse(got.substr(error_at + 6, line_end - error_at - 6),
-                                     nullptr, false);
+  auto event =
+      nlohmann::json::parse(got.substr(error_at + 6, line_end - error_at - 6), nullptr, false);
   ASSERT_TRUE(event.is_object()) << got.substr(error_at);
   EXPECT_EQ(event["error"]["code"], 502);
   EXPECT_NE(event["error"]["message"].get<std::string>().find("endpoint"), std::string::npos);

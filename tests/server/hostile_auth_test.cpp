@@ -18,8 +18,8 @@ TEST(HostileAuth, SchemeIsCaseInsensitive) {
   for (const char* header : {"Bearer sekret", "bearer sekret", "BEARER sekret", "bEaReR  sekret"})
     EXPECT_EQ(h.run("POST", "/v1/completions", body, {{"authorization", header}})->status, 200)
         << header;
-  for (const char* header : {"Bearer sekre", "Bearer sekretX", "Basic sekret", "sekret",
-                             "Bearer", "Bearersekret", "Bearer SEKRET"})
+  for (const char* header : {"Bearer sekre", "Bearer sekretX", "Basic sekret", "sekret", "Bearer",
+                             "Bearersekret", "Bearer SEKRET"})
     EXPECT_EQ(h.run("POST", "/v1/completions", body, {{"authorization", header}})->status, 401)
         << header;
 }

@@ -16,9 +16,7 @@ using testing::TestResponder;
 // Runs out of memory on every prompt, as a huge input would.
 class ExhaustedCodec final : public TextCodec {
  public:
-  Expected<std::vector<int32_t>> encode(std::string_view) const override {
-    throw std::bad_alloc();
-  }
+  Expected<std::vector<int32_t>> encode(std::string_view) const override { throw std::bad_alloc(); }
   Expected<std::string> render_chat(const nlohmann::ordered_json&,
                                     const tokenizer::ChatOptions&) const override {
     throw std::bad_alloc();
