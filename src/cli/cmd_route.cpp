@@ -35,6 +35,8 @@ struct RouteArgs {
   int io_threads = 0;
   int tokenizer_threads = 2;
   size_t max_body_mb = 32;
+  size_t max_connections = 4096;
+  int header_timeout_s = 30;
   uint64_t seed = 0;
 };
 
@@ -107,6 +109,8 @@ int run_route(const RouteArgs& args) {
   o.io_threads = args.io_threads;
   o.prompt_threads = args.tokenizer_threads;
   o.max_body_bytes = args.max_body_mb << 20;
+  o.max_connections = args.max_connections;
+  o.header_timeout = std::chrono::seconds(args.header_timeout_s);
   o.seed = args.seed;
   auto gateway = router::Gateway::create(std::move(o));
   if (!gateway) return fmt::print(stderr, "error: {}\n", gateway.error().message()), 2;
@@ -170,6 +174,15 @@ std::function<int()> setup(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--max-body-mb", args->max_body_mb, "Largest request body accepted (413 above)")
       ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--max-connections", args->max_connections,
+                 "Client connections held at once; past it a new one gets 503 and is closed")
+      ->check(CLI::Range(size_t(1), size_t(1) << 20))
+      ->capture_default_str();
+  app.add_option("--header-timeout-s", args->header_timeout_s,
+                 "Seconds a client may take to send a request's header (408 after); an idle "
+                 "kept-alive connection is closed after as long")
+      ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   app.add_option("--seed", args->seed, "Seed for random tie-breaks (0: from the OS)");
   app.footer(
