@@ -4,13 +4,12 @@
 #include <filesystem>
 #include <span>
 
+#include "common/regular_file.h"
 #include "common/status.h"
 
 namespace kvtier::model {
 
-// Regular files only: a FIFO, socket or device where a model file should be would block its
-// reader forever or never end, so it is an error naming the path (not_found when absent).
-Status require_regular_file(const std::filesystem::path& path);
+using ::kvtier::require_regular_file;
 
 class MappedFile {
  public:

@@ -5,10 +5,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/regular_file.h"
+
 namespace kvtier::tokenizer {
 namespace {
 
 Expected<std::string> read_file(const std::filesystem::path& path) {
+  // A FIFO would block the read below forever: refuse anything but a regular file.
+  if (Status s = require_regular_file(path); !s.is_ok() && s.code() != ErrorCode::kNotFound)
+    return s;
   std::ifstream in(path, std::ios::binary);
   if (!in) return not_found("cannot open {}", path.string());
   std::stringstream buffer;

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/regular_file.h"
 #include "tokenizer/tokenizer_json_stream.h"
 
 namespace kvtier::tokenizer {
@@ -241,6 +242,9 @@ Expected<TokenizerSpec> parse_tokenizer_json(const nlohmann::json& root, std::st
 }
 
 Expected<TokenizerSpec> read_tokenizer_json(const std::filesystem::path& path) {
+  // A FIFO would block the read below forever: refuse anything but a regular file.
+  if (Status s = require_regular_file(path); !s.is_ok() && s.code() != ErrorCode::kNotFound)
+    return s;
   std::ifstream in(path, std::ios::binary);
   if (!in) return not_found("cannot open {}", path.string());
   std::stringstream buffer;
