@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "integration/serve_process.h"
+
 namespace kvtier::eval::testing {
 
 inline std::string read_text(const std::filesystem::path& p) {
@@ -49,18 +51,7 @@ class KvtierProcess {
  public:
   KvtierProcess(std::vector<std::string> args, std::filesystem::path log) : log_(std::move(log)) {
     args.insert(args.begin(), KVTIER_BIN);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int fd = ::open(log_.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fd);
+    pid_ = server::testing::spawn_logged(std::move(args), log_);
   }
   ~KvtierProcess() {
     if (!code_) {

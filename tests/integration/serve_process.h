@@ -45,6 +45,24 @@ inline std::filesystem::path tiny_model_dir() {
   return dir;
 }
 
+// Starts `args` (argv[0] a path) as a child whose stdout and stderr go to `log`. Everything the
+// child needs is prepared before fork(): it only calls async-signal-safe functions until exec.
+inline pid_t spawn_logged(std::vector<std::string> args, const std::filesystem::path& log) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int fd = ::open(log.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(fd);
+  return pid;
+}
+
 class ServeProcess {
  public:
   // Starts `kvtier serve MODEL --host 127.0.0.1 --port 0 <extra>` and waits until it serves.
@@ -56,20 +74,7 @@ class ServeProcess {
     std::vector<std::string> args = {KVTIER_BIN, "serve", model.string(), "--host",
                                      "127.0.0.1", "--port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
-    // Everything the child needs is prepared before fork(): it only calls async-signal-safe
-    // functions until exec.
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int fd = ::open(log_path_.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fd);
+    pid_ = spawn_logged(std::move(args), log_path_);
     auto deadline = std::chrono::steady_clock::now() + ready_timeout;
     while (std::chrono::steady_clock::now() < deadline && running()) {
       std::string text = log();
