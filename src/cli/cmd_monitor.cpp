@@ -123,29 +123,36 @@ int run_summary(const MonitorArgs& a) {
     fmt::print(stderr, "kvtier monitor summary: {}\n", w.error().message());
     return 1;
   }
+  // A reading the archive does not hold is null in JSON and "n/a" on the console, never 0.
+  auto json_of = [](const std::optional<double>& v) -> nlohmann::json {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+  };
+  auto text_of = [](const std::optional<double>& v, double divisor, const char* unit) {
+    return v ? fmt::format("{:.2f} {}", *v / divisor, unit) : std::string("n/a");
+  };
   if (a.json) {
     const nlohmann::json j = {{"archive", a.summary_archive},
                               {"from", t0},
                               {"to", t1},
                               {"samples", w->samples},
-                              {"cpu_busy_percent", w->cpu_busy_percent},
-                              {"mem_used_bytes", w->mem_used_bytes},
+                              {"cpu_busy_percent", json_of(w->cpu_busy_percent)},
+                              {"mem_used_bytes", json_of(w->mem_used_bytes)},
                               {"has_gpu", w->has_gpu},
-                              {"gpu_util_percent", w->gpu_util_percent},
-                              {"gpu_mem_used_bytes", w->gpu_mem_used_bytes},
-                              {"pcie_tx_bytes_per_s", w->pcie_tx_bytes_per_s},
-                              {"pcie_rx_bytes_per_s", w->pcie_rx_bytes_per_s}};
+                              {"gpu_util_percent", json_of(w->gpu_util_percent)},
+                              {"gpu_mem_used_bytes", json_of(w->gpu_mem_used_bytes)},
+                              {"pcie_tx_bytes_per_s", json_of(w->pcie_tx_bytes_per_s)},
+                              {"pcie_rx_bytes_per_s", json_of(w->pcie_rx_bytes_per_s)}};
     fmt::print("{}\n", j.dump());
     return 0;
   }
   fmt::print("archive {}: {:.3f} .. {:.3f} ({} samples)\n", a.summary_archive, t0, t1, w->samples);
-  fmt::print("  cpu busy        {:.2f} %\n", w->cpu_busy_percent);
-  fmt::print("  memory used     {:.1f} MiB\n", w->mem_used_bytes / (1 << 20));
+  fmt::print("  cpu busy        {}\n", text_of(w->cpu_busy_percent, 1, "%"));
+  fmt::print("  memory used     {}\n", text_of(w->mem_used_bytes, 1 << 20, "MiB"));
   if (w->has_gpu) {
-    fmt::print("  gpu util        {:.1f} %\n", w->gpu_util_percent);
-    fmt::print("  gpu memory used {:.1f} MiB\n", w->gpu_mem_used_bytes / (1 << 20));
-    fmt::print("  pcie tx / rx    {:.1f} / {:.1f} MB/s\n", w->pcie_tx_bytes_per_s / 1e6,
-               w->pcie_rx_bytes_per_s / 1e6);
+    fmt::print("  gpu util        {}\n", text_of(w->gpu_util_percent, 1, "%"));
+    fmt::print("  gpu memory used {}\n", text_of(w->gpu_mem_used_bytes, 1 << 20, "MiB"));
+    fmt::print("  pcie tx         {}\n", text_of(w->pcie_tx_bytes_per_s, 1e6, "MB/s"));
+    fmt::print("  pcie rx         {}\n", text_of(w->pcie_rx_bytes_per_s, 1e6, "MB/s"));
   } else {
     fmt::print("  gpu             none recorded\n");
   }

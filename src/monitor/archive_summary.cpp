@@ -2,7 +2,10 @@
 
 #include <pcp/pmapi.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <vector>
 
 namespace kvtier::monitor {
@@ -62,9 +65,29 @@ Values extract(const pmValueSet* vs, const pmDesc& desc, pmUnits want) {
   return out;
 }
 
+// libpcp's archive API reads pcp.conf on first use and exits the process when it cannot
+// (a machine with the libraries but not the `pcp` package, e.g. a GPU machine running a
+// bundle). Its own lookup order: $PCP_CONF, else $PCP_DIR/etc/pcp.conf, else /etc/pcp.conf.
+Status check_pcp_config(const std::string& archive) {
+  std::string path = "/etc/pcp.conf";
+  if (const char* conf = std::getenv("PCP_CONF"); conf && *conf) {
+    path = conf;
+  } else if (const char* dir = std::getenv("PCP_DIR"); dir && *dir) {
+    path = std::string(dir) + "/etc/pcp.conf";
+  }
+  if (access(path.c_str(), R_OK) != 0) {
+    return make_error(ErrorCode::kUnavailable,
+        "archive {}: PCP's configuration {} is not readable (install the pcp package, or set "
+        "PCP_CONF to a pcp.conf)",
+        archive, path);
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Expected<std::pair<double, double>> archive_time_range(const std::string& archive) {
+  KVTIER_RETURN_IF_ERROR(check_pcp_config(archive));
   ArchiveContext ctx(archive);
   if (ctx.handle() < 0) {
     return not_found("archive {}: cannot open: {}", archive, pmErrStr(ctx.handle()));
@@ -80,6 +103,7 @@ Expected<std::pair<double, double>> archive_time_range(const std::string& archiv
 
 Expected<WindowSummary> summarize_archive(const std::string& archive, double t0, double t1) {
   if (!(t1 >= t0)) return invalid_argument("archive {}: window end {} before start {}", archive, t1, t0);
+  KVTIER_RETURN_IF_ERROR(check_pcp_config(archive));
   ArchiveContext ctx(archive);
   if (ctx.handle() < 0) {
     return not_found("archive {}: cannot open: {}", archive, pmErrStr(ctx.handle()));
@@ -111,7 +135,7 @@ Expected<WindowSummary> summarize_archive(const std::string& archive, double t0,
   WindowSummary w;
   double first_busy = NAN, first_total = NAN, last_busy = NAN, last_total = NAN;
   double mem_sum = 0, gpu_util_sum = 0, gpu_mem_sum = 0, tx_sum = 0, rx_sum = 0;
-  int mem_n = 0, gpu_util_n = 0, gpu_samples = 0, pcie_samples = 0;
+  int mem_n = 0, gpu_util_n = 0, gpu_samples = 0, tx_n = 0, rx_n = 0;
   while (true) {
     pmResult* result = nullptr;
     rc = pmFetch(static_cast<int>(wanted.size()), wanted.data(), &result);
@@ -165,10 +189,13 @@ Expected<WindowSummary> summarize_archive(const std::string& archive, double t0,
       gpu_mem_sum += v[kGpuMemUsed].sum;
       ++gpu_samples;
     }
-    if (v[kPcieTx].count || v[kPcieRx].count) {
+    if (v[kPcieTx].count) {
       tx_sum += v[kPcieTx].sum;
+      ++tx_n;
+    }
+    if (v[kPcieRx].count) {
       rx_sum += v[kPcieRx].sum;
-      ++pcie_samples;
+      ++rx_n;
     }
   }
   if (w.samples == 0) {
@@ -178,13 +205,11 @@ Expected<WindowSummary> summarize_archive(const std::string& archive, double t0,
     w.cpu_busy_percent = 100.0 * (last_busy - first_busy) / (last_total - first_total);
   }
   if (mem_n) w.mem_used_bytes = mem_sum / mem_n;
-  w.has_gpu = gpu_util_n > 0 || gpu_samples > 0;
+  w.has_gpu = gpu_util_n > 0 || gpu_samples > 0 || tx_n > 0 || rx_n > 0;
   if (gpu_util_n) w.gpu_util_percent = gpu_util_sum / gpu_util_n;
   if (gpu_samples) w.gpu_mem_used_bytes = gpu_mem_sum / gpu_samples;
-  if (pcie_samples) {
-    w.pcie_tx_bytes_per_s = tx_sum / pcie_samples;
-    w.pcie_rx_bytes_per_s = rx_sum / pcie_samples;
-  }
+  if (tx_n) w.pcie_tx_bytes_per_s = tx_sum / tx_n;
+  if (rx_n) w.pcie_rx_bytes_per_s = rx_sum / rx_n;
   return w;
 }
 

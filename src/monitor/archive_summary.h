@@ -1,20 +1,24 @@
 #pragma once
 // What `kvtier report` shows of a monitor archive for one benchmark level: averages over a
 // time window, read back through libpcp's archive API (the same path pmrep takes).
+#include <optional>
 #include <string>
 
 #include "common/status.h"
 
 namespace kvtier::monitor {
 
+// Each reading is empty when the archive holds no values of its metric in the window (a
+// machine without NVML, a GPU whose driver does not report PCIe throughput, a window shorter
+// than two CPU samples): "not recorded", which is not the same as 0.
 struct WindowSummary {
-  double cpu_busy_percent = 0;  // of all cores: 100 = every core busy all the time
-  double mem_used_bytes = 0;    // mean of mem.util.used
-  double gpu_util_percent = 0;  // mean over samples and GPUs of nvidia.gpuactive
-  double gpu_mem_used_bytes = 0;  // mean over samples of nvidia.memused summed over GPUs
-  double pcie_tx_bytes_per_s = 0;  // mean over samples of nvidia.pcie.tx_bytes, summed over GPUs
-  double pcie_rx_bytes_per_s = 0;
-  bool has_gpu = false;
+  std::optional<double> cpu_busy_percent;  // of all cores: 100 = every core busy all the time
+  std::optional<double> mem_used_bytes;    // mean of mem.util.used
+  std::optional<double> gpu_util_percent;  // mean over samples and GPUs of nvidia.gpuactive
+  std::optional<double> gpu_mem_used_bytes;  // mean over samples of nvidia.memused summed over GPUs
+  std::optional<double> pcie_tx_bytes_per_s;  // mean over samples of nvidia.pcie.tx_bytes, summed over GPUs
+  std::optional<double> pcie_rx_bytes_per_s;
+  bool has_gpu = false;  // any nvidia.* value in the window
   int samples = 0;  // records in the window with system metrics
 };
 

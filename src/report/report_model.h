@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "monitor/archive_summary.h"
 #include "report/bench_results.h"
 #include "report/estimate.h"
 #include "report/tier_counters.h"
@@ -44,16 +45,8 @@ const std::array<MetricSpec, kMetricCount>& metric_specs();
 const MetricSpec& spec(Metric m);
 
 // One cell's readings over one level's window, from `kvtier monitor`'s PCP archive (monitor.*
-// in the cell's folder, see system_readings.h).
-struct SystemReading {
-  double cpu_busy_percent = 0;  // of all cores
-  double mem_used_bytes = 0;    // host memory, mem.util.used
-  bool has_gpu = false;         // the archive has nvidia.* metrics in the window
-  double gpu_util_percent = 0, gpu_mem_used_bytes = 0;  // over the cell's GPUs
-  // NVML's PCIe counters, summed over GPUs. TX is what the GPU sends (device -> host, e.g. KV
-  // offload to CPU), RX what it receives (host -> device).
-  double pcie_tx_bytes_per_s = 0, pcie_rx_bytes_per_s = 0;
-};
+// in the cell's folder, see system_readings.h); a reading the archive lacks stays empty.
+using SystemReading = monitor::WindowSummary;
 
 // System metrics of one arm at one level: mean +- SE over the repeats whose archive covers the
 // level (GPU fields over those with GPU metrics). Empty where no repeat has an archive.

@@ -34,10 +34,7 @@ void read_system_readings(RunInput& run, const std::string& archive,
     } else if (auto w = monitor::summarize_archive(archive, level.start_time, level.end_time); !w) {
       if (first_error.empty()) first_error = w.error().message();
     } else {
-      reading = SystemReading{w->cpu_busy_percent,   w->mem_used_bytes,
-                              w->has_gpu,            w->gpu_util_percent,
-                              w->gpu_mem_used_bytes, w->pcie_tx_bytes_per_s,
-                              w->pcie_rx_bytes_per_s};
+      reading = *w;
     }
     if (!reading) missed += fmt::format("{}{:g}", missed.empty() ? "" : ", ", level.level);
     run.system.push_back(reading);
@@ -50,18 +47,22 @@ void read_system_readings(RunInput& run, const std::string& archive,
 
 SystemMetrics system_statistics(const std::vector<const SystemReading*>& readings) {
   std::vector<double> cpu, mem, gpu_util, gpu_mem, tx, rx;
+  int archives = 0;
+  auto add = [](std::vector<double>& to, const std::optional<double>& value) {
+    if (value) to.push_back(*value);
+  };
   for (const SystemReading* r : readings) {
     if (!r) continue;
-    cpu.push_back(r->cpu_busy_percent);
-    mem.push_back(r->mem_used_bytes);
-    if (!r->has_gpu) continue;
-    gpu_util.push_back(r->gpu_util_percent);
-    gpu_mem.push_back(r->gpu_mem_used_bytes);
-    tx.push_back(r->pcie_tx_bytes_per_s);
-    rx.push_back(r->pcie_rx_bytes_per_s);
+    ++archives;
+    add(cpu, r->cpu_busy_percent);
+    add(mem, r->mem_used_bytes);
+    add(gpu_util, r->gpu_util_percent);
+    add(gpu_mem, r->gpu_mem_used_bytes);
+    add(tx, r->pcie_tx_bytes_per_s);
+    add(rx, r->pcie_rx_bytes_per_s);
   }
   SystemMetrics s;
-  s.archives = static_cast<int>(cpu.size());
+  s.archives = archives;
   auto fill = [](std::optional<Estimate>& out, const std::vector<double>& values) {
     if (!values.empty()) out = estimate(values);
   };

@@ -1,6 +1,8 @@
 // summarize_archive over an archive written with known values at known times.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "fake_gpu.h"
 #include "monitor/archive_summary.h"
 #include "monitor/archive_writer.h"
@@ -57,24 +59,24 @@ TEST(ArchiveSummaryTest, AveragesOverTheWindowWithCountersAsRates) {
   auto busy = summarize_archive(archive, kT0, kT0 + 5);
   ASSERT_TRUE(busy) << busy.error().message();
   EXPECT_EQ(busy->samples, 6);
-  EXPECT_NEAR(busy->cpu_busy_percent, 45.0, 1e-9);
-  EXPECT_NEAR(busy->mem_used_bytes, 2.5 * (1ull << 30), 1);  // mean of 0..5 GiB
+  EXPECT_NEAR(busy->cpu_busy_percent.value_or(-1), 45.0, 1e-9);
+  EXPECT_NEAR(busy->mem_used_bytes.value_or(-1), 2.5 * (1ull << 30), 1);  // mean of 0..5 GiB
   EXPECT_TRUE(busy->has_gpu);
   // gpu0: 10, 15, ..., 35 (mean 22.5); gpu1: 50.
-  EXPECT_NEAR(busy->gpu_util_percent, (22.5 + 50) / 2, 1e-9);
-  EXPECT_NEAR(busy->gpu_mem_used_bytes, double(4ull << 30), 1);
-  EXPECT_NEAR(busy->pcie_tx_bytes_per_s, 3000, 1e-9);
-  EXPECT_NEAR(busy->pcie_rx_bytes_per_s, 8000, 1e-9);
+  EXPECT_NEAR(busy->gpu_util_percent.value_or(-1), (22.5 + 50) / 2, 1e-9);
+  EXPECT_NEAR(busy->gpu_mem_used_bytes.value_or(-1), double(4ull << 30), 1);
+  EXPECT_NEAR(busy->pcie_tx_bytes_per_s.value_or(-1), 3000, 1e-9);
+  EXPECT_NEAR(busy->pcie_rx_bytes_per_s.value_or(-1), 8000, 1e-9);
 
   auto idle = summarize_archive(archive, kT0 + 5, kT0 + 10);
   ASSERT_TRUE(idle) << idle.error().message();
   EXPECT_EQ(idle->samples, 6);
-  EXPECT_NEAR(idle->cpu_busy_percent, 0.0, 1e-9);
+  EXPECT_NEAR(idle->cpu_busy_percent.value_or(-1), 0.0, 1e-9);
 
   auto all = summarize_archive(archive, kT0 - 100, kT0 + 100);
   ASSERT_TRUE(all);
   EXPECT_EQ(all->samples, 11);
-  EXPECT_NEAR(all->cpu_busy_percent, 22.5, 1e-9);
+  EXPECT_NEAR(all->cpu_busy_percent.value_or(-1), 22.5, 1e-9);
 
   auto range = archive_time_range(archive);
   ASSERT_TRUE(range);
@@ -92,6 +94,69 @@ TEST(ArchiveSummaryTest, EmptyWindowsAndMissingArchivesAreErrors) {
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message().find(dir / "nothing"), std::string::npos);
   EXPECT_FALSE(summarize_archive(archive, kT0 + 2, kT0 + 1));
+}
+
+// An archive without GPU metrics, or a window with one CPU sample, leaves those readings empty:
+// "not recorded" must not read as 0% or 0 GB/s.
+TEST(ArchiveSummaryTest, ReadingsTheArchiveLacksAreEmptyNotZero) {
+  TempDir dir;
+  const std::string path = dir / "system-only";
+  {
+    auto w = ArchiveWriter::create(path);
+    ASSERT_TRUE(w) << w.error().message();
+    SystemMetrics system;
+    ASSERT_TRUE(system.declare(**w));
+    CpuTimes cpu;
+    for (int i = 0; i < 3; ++i) {
+      SystemSample s;
+      s.cpu = cpu;
+      s.ncpu = 1;
+      MemoryKb m;
+      m.physmem = 1 << 20;
+      m.used = 1 << 10;
+      s.memory = m;
+      ASSERT_TRUE(system.put(**w, s));
+      ASSERT_TRUE((*w)->write(kT0 + i));
+      cpu.user += 500, cpu.idle += 500;
+    }
+    ASSERT_TRUE((*w)->finish());
+  }
+  auto all = summarize_archive(path, kT0, kT0 + 2);
+  ASSERT_TRUE(all) << all.error().message();
+  EXPECT_NEAR(all->cpu_busy_percent.value_or(-1), 50.0, 1e-9);
+  EXPECT_FALSE(all->has_gpu);
+  EXPECT_FALSE(all->gpu_util_percent);
+  EXPECT_FALSE(all->gpu_mem_used_bytes);
+  EXPECT_FALSE(all->pcie_tx_bytes_per_s);
+  EXPECT_FALSE(all->pcie_rx_bytes_per_s);
+  auto one = summarize_archive(path, kT0 + 1, kT0 + 1);
+  ASSERT_TRUE(one) << one.error().message();
+  EXPECT_EQ(one->samples, 1);
+  EXPECT_FALSE(one->cpu_busy_percent);  // a rate needs two samples
+  EXPECT_NEAR(one->mem_used_bytes.value_or(-1), double(1 << 20), 1e-9);
+}
+
+// Without pcp.conf libpcp ends the process on its first archive call; the summary says what is
+// missing instead (the GPU machines have the libraries from a bundle but not the pcp package).
+TEST(ArchiveSummaryTest, MissingPcpConfigurationIsAnErrorNotAnExit) {
+  TempDir dir;
+  const std::string archive = write_known_archive(dir);
+  const char* old = std::getenv("PCP_CONF");
+  const std::string saved = old ? old : "";
+  setenv("PCP_CONF", (dir / "no-pcp.conf").c_str(), 1);
+  auto summary = summarize_archive(archive, kT0, kT0 + 5);
+  auto range = archive_time_range(archive);
+  if (old) {
+    setenv("PCP_CONF", saved.c_str(), 1);
+  } else {
+    unsetenv("PCP_CONF");
+  }
+  ASSERT_FALSE(summary);
+  EXPECT_NE(summary.error().message().find(dir / "no-pcp.conf"), std::string::npos)
+      << summary.error().message();
+  EXPECT_NE(summary.error().message().find("PCP_CONF"), std::string::npos);
+  ASSERT_FALSE(range);
+  EXPECT_TRUE(summarize_archive(archive, kT0, kT0 + 5));  // and works again once it is there
 }
 
 TEST(GpuMetricsTest, FakeNvmlReadingsUnderTheNvidiaPmdaNames) {

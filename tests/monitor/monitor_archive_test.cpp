@@ -199,13 +199,13 @@ TEST(MonitorArchiveTest, SystemEngineAndGpuReadBackWithPcpTools) {
   ASSERT_TRUE(w) << w.error().message();
   EXPECT_EQ(w->samples, 5);
   // Per scrape: user +100 jiffies, idle +300: busy 25% of the time that passed.
-  EXPECT_NEAR(w->cpu_busy_percent, 25.0, 1e-9);
-  EXPECT_DOUBLE_EQ(w->mem_used_bytes, 10000000.0 * 1024);
+  EXPECT_NEAR(w->cpu_busy_percent.value_or(-1), 25.0, 1e-9);
+  EXPECT_DOUBLE_EQ(w->mem_used_bytes.value_or(-1), 10000000.0 * 1024);
   EXPECT_TRUE(w->has_gpu);
-  EXPECT_DOUBLE_EQ(w->gpu_util_percent, (37 + 80) / 2.0);
-  EXPECT_DOUBLE_EQ(w->gpu_mem_used_bytes, double(4ull << 30));
-  EXPECT_DOUBLE_EQ(w->pcie_tx_bytes_per_s, 4000000);
-  EXPECT_DOUBLE_EQ(w->pcie_rx_bytes_per_s, 6000000);
+  EXPECT_DOUBLE_EQ(w->gpu_util_percent.value_or(-1), (37 + 80) / 2.0);
+  EXPECT_DOUBLE_EQ(w->gpu_mem_used_bytes.value_or(-1), double(4ull << 30));
+  EXPECT_DOUBLE_EQ(w->pcie_tx_bytes_per_s.value_or(-1), 4000000);
+  EXPECT_DOUBLE_EQ(w->pcie_rx_bytes_per_s.value_or(-1), 6000000);
 }
 
 TEST(MonitorArchiveTest, StopFlagEndsTheRunAndTheArchiveIsFinished) {
