@@ -41,11 +41,13 @@ struct EngineStats {
   uint64_t generation_tokens = 0;
   uint64_t num_steps = 0;
   HistogramSnapshot iteration_tokens;    // tokens per step (vllm:iteration_tokens_total buckets)
-  // Offload transfers by type ("GPU_to_CPU", "CPU_to_GPU"): bytes, seconds, count.
+  // Offload transfers by type ("GPU_to_CPU", "CPU_to_GPU"): bytes, seconds, count of completed
+  // batches, and failed batches (counted apart; their bytes and time are not in the others).
   struct Transfer {
     uint64_t bytes = 0;
     double seconds = 0.0;
     uint64_t count = 0;
+    uint64_t failed = 0;
   };
   std::map<std::string, Transfer> transfers;
 };

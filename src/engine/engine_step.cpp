@@ -205,6 +205,7 @@ void Engine::fail(const std::vector<ScheduledChunk>& chunks, const Status& statu
 void Engine::poll_tier() {
   if (!tier_) return;
   const KvTier::PollResult r = tier_->poll();
+  if (!r.failed_blocks.empty()) scheduler_.on_loads_failed(r.failed_blocks);
   if (r.loads_finished) scheduler_.on_loads_finished();
   if (r.any_finished) tier_stats_stale_ = true;
 }

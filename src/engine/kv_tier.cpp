@@ -70,7 +70,8 @@ void KvTier::offer(uint64_t hash, int32_t block) {
 KvTier::PollResult KvTier::poll() {
   kv::KvConnector::Completed done = connector_.poll();
   PollResult result;
-  result.any_finished = !done.loads.empty() || !done.stored_blocks.empty();
+  result.any_finished =
+      !done.loads.empty() || !done.failed_loads.empty() || !done.stored_blocks.empty();
   for (kv::TransferId id : done.loads) {
     auto it = loads_.find(id);
     if (it == loads_.end()) continue;
@@ -80,6 +81,18 @@ KvTier::PollResult KvTier::poll() {
     }
     loads_.erase(it);
     result.loads_finished = true;
+  }
+  for (kv::TransferId id : done.failed_loads) {
+    auto it = loads_.find(id);
+    if (it == loads_.end()) continue;
+    for (int32_t block : it->second) {
+      // Invalidated before the release: a block nobody else holds must not go back to the
+      // free queue still keyed, where a later prefix match would take its garbage as computed.
+      blocks_.invalidate(block);
+      blocks_.release(block);
+      result.failed_blocks.push_back(block);
+    }
+    loads_.erase(it);
   }
   for (int32_t block : done.stored_blocks) {
     if (block < 0 || size_t(block) >= store_refs_.size() || store_refs_[size_t(block)] == 0) {

@@ -7,6 +7,10 @@
 // The calls take the sequence's blocks (SeqBlocks and an index) because a tier whose blocks span
 // several device blocks (CPU block_size > GPU block size) needs to know where a block sits in its
 // sequence; tiers of one device block per block are reached through bare hashes.
+//
+// A failed load's destination blocks hold garbage: they lose their keys, become ready (holding
+// nothing) and are released, and poll() names them so the scheduler resets the requests holding
+// them to recompute those tokens.
 #include <cstdint>
 #include <span>
 #include <unordered_map>
@@ -35,8 +39,9 @@ class KvTier {
   struct PollResult {
     bool loads_finished = false;  // some LOADING requests may be ready
     bool any_finished = false;    // the tier's statistics changed
+    std::vector<int32_t> failed_blocks;  // destinations of failed loads, invalidated
   };
-  // Submits queued stores and collects finished transfers.
+  // Submits queued stores and collects finished transfers (failed ones included).
   PollResult poll();
   // Waits for every transfer, then releases their blocks.
   void drain();

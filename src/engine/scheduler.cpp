@@ -208,6 +208,27 @@ bool Scheduler::blocks_ready(const Sequence* seq) const {
                      [&](int32_t id) { return blocks_.is_ready(id); });
 }
 
+void Scheduler::on_loads_failed(std::span<const int32_t> blocks) {
+  if (num_loading_ == 0 || blocks.empty()) return;
+  std::vector<uint8_t> failed(size_t(blocks_.num_blocks()), 0);
+  for (int32_t id : blocks) failed[size_t(id)] = 1;
+  const int32_t bs = blocks_.block_size();
+  for (Sequence* seq : waiting_) {
+    if (seq->state != SeqState::kLoading) continue;
+    const auto& table = seq->kv.table;
+    const auto bad = std::find_if(table.begin(), table.end(),
+                                  [&](int32_t id) { return failed[size_t(id)] != 0; });
+    if (bad == table.end()) continue;
+    // Tokens before the first failed block were hits; the rest will be computed.
+    seq->cached_tokens = std::min(seq->cached_tokens, int32_t(bad - table.begin()) * bs);
+    // Fresh again, in its place in the queue: admission redoes the prefix match.
+    blocks_.free(seq->kv);
+    seq->num_computed = 0;
+    seq->state = SeqState::kWaiting;
+    --num_loading_;
+  }
+}
+
 void Scheduler::on_loads_finished() {
   if (num_loading_ == 0) return;
   // Ready sequences move to the front (in their order): they hold blocks, so running them

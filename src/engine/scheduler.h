@@ -7,6 +7,7 @@
 // the second tier holds are loaded while the request waits in LOADING. Engine thread only.
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <vector>
 
 #include "engine/kv_tier.h"
@@ -50,6 +51,11 @@ class Scheduler {
   void remove_finished();
   // After loads completed: LOADING sequences whose blocks are all ready may be scheduled.
   void on_loads_finished();
+  // After loads failed into `blocks` (invalidated by the tier): every LOADING sequence holding
+  // one of them gives its blocks back and waits again, so its next admission matches only what
+  // the caches really hold and recomputes the rest (vLLM recomputes invalid blocks too). Call
+  // before on_loads_finished(), which would take the invalidated blocks for loaded ones.
+  void on_loads_failed(std::span<const int32_t> blocks);
 
   int32_t num_running() const { return int32_t(running_.size()); }
   int32_t num_waiting() const { return int32_t(waiting_.size()); }  // LOADING included

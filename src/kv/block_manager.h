@@ -84,6 +84,12 @@ class BlockManager {
   // Not-ready blocks hold KV that is still arriving from another tier.
   void set_ready(int32_t id, bool ready = true) { pool_.set_ready(id, ready); }
   bool is_ready(int32_t id) const { return pool_.is_ready(id); }
+  // A load into the block failed: it loses its key (no sequence can match it any more) and
+  // counts as ready again, holding nothing. Sequences holding it must recompute its tokens.
+  void invalidate(int32_t id) {
+    pool_.uncache(id);
+    pool_.set_ready(id);
+  }
 
   const BlockPool& pool() const { return pool_; }
 

@@ -79,6 +79,15 @@ bool BlockPool::cache(int32_t id, uint64_t hash, std::span<const int32_t> tokens
   return true;
 }
 
+void BlockPool::uncache(int32_t id) {
+  if (!cached_[id]) return;
+  drop_key(id);
+  if (ref_[id] == 0) {
+    unlink(id);
+    push_front(id);
+  }
+}
+
 std::vector<int32_t> BlockPool::free_queue() const {
   std::vector<int32_t> out;
   out.reserve(size_t(num_free_));

@@ -48,6 +48,9 @@ class BlockPool {
   // data is still arriving from another tier.
   bool cache(int32_t id, uint64_t hash, std::span<const int32_t> tokens, bool ready = true);
   void set_ready(int32_t id, bool ready = true) { ready_[id] = ready ? 1 : 0; }
+  // Drops the block's key (reporting it removed), so nothing can hit it any more: its data is
+  // not what the key says (a load into it failed). A free block moves to the head of the queue.
+  void uncache(int32_t id);
 
   // Releases of unreferenced blocks that were refused (always 0 unless there is a bug).
   int64_t over_releases() const { return over_releases_; }

@@ -20,6 +20,7 @@ struct ConnectorStats {
   uint64_t stores = 0, loads = 0;                // completed transfers
   uint64_t stored_blocks = 0, loaded_blocks = 0;  // blocks moved by those transfers
   uint64_t evictions = 0;                        // blocks evicted to make room for stores
+  uint64_t failed_stores = 0, failed_loads = 0;  // transfers (batches) that failed
 };
 
 class KvConnector {
@@ -40,10 +41,16 @@ class KvConnector {
 
   struct Completed {
     std::vector<TransferId> loads;        // finished loads: their device blocks hold the data
-    std::vector<int32_t> stored_blocks;   // device blocks whose store finished
+    // Loads that failed: their device blocks hold garbage, and the tier has dropped the blocks
+    // they read. The caller must recompute those tokens, never use the blocks as computed.
+    std::vector<TransferId> failed_loads;
+    // Device blocks whose store finished, successfully or not: the caller releases them alike.
+    // A failed store's blocks never become hits of the tier.
+    std::vector<int32_t> stored_blocks;
   };
   // Once per step, after the forward pass: submits the stores queued since the last call (their
-  // source blocks are complete now) and reports transfers that finished. Never blocks.
+  // source blocks are complete now) and reports transfers that finished. Never blocks. Every
+  // started load is reported exactly once, in `loads` or in `failed_loads`.
   virtual Completed poll() = 0;
 
   // Blocks until every transfer in flight has finished (shutdown, tests).

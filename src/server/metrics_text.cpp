@@ -184,6 +184,16 @@ std::string render_metrics(const MetricsContext& c) {
     w.sample("kvtier:kv_offload_transfers_total", labels,
              it == s.transfers.end() ? 0.0 : double(it->second.count));
   }
+  w.family("kvtier:kv_offload_failed_transfers", "counter",
+           "Failed KV offload transfers (block copy batches), by direction. A failed store's "
+           "blocks never become CPU hits; a failed load's tokens are recomputed.");
+  for (const char* type : {"CPU_to_GPU", "GPU_to_CPU"}) {
+    Labels labels = base;
+    labels.emplace_back("transfer_type", type);
+    auto it = s.transfers.find(type);
+    w.sample("kvtier:kv_offload_failed_transfers_total", labels,
+             it == s.transfers.end() ? 0.0 : double(it->second.failed));
+  }
 
   gauge("kvtier:cpu_cache_usage_perc",
         "CPU-tier KV cache usage (blocks holding data). 1 means 100 percent usage.",

@@ -1,6 +1,9 @@
 #pragma once
 // A second KV tier for tests: blocks copied to and from host memory, each transfer completing
-// after a set number of poll() calls, so tests control when loads land.
+// after a set number of poll() calls, so tests control when loads land. The Nth load or store
+// (fail_load_number, fail_store_number; 1 is the first) can fail as a broken copy would: a
+// failed load leaves garbage in its device blocks and drops the blocks it read, a failed store
+// keeps nothing.
 #include <cstring>
 #include <map>
 #include <unordered_map>
@@ -27,18 +30,17 @@ class FakeConnector : public kv::KvConnector {
                             std::span<const int32_t> dst) override {
     const kv::TransferId id = next_id_++;
     Load load{std::vector<uint64_t>(hashes.begin(), hashes.end()),
-              std::vector<int32_t>(dst.begin(), dst.end()), load_polls_};
+              std::vector<int32_t>(dst.begin(), dst.end()), load_polls_,
+              ++loads_started == fail_load_number};
     for (uint64_t h : hashes) ++pinned_[h];
     loads_.emplace(id, std::move(load));
-    ++loads_started;
     blocks_loaded += int64_t(hashes.size());
     return id;
   }
 
   bool offer_store(uint64_t hash, int32_t device_block) override {
     if (!accept_stores || held_.count(hash) || storing_.count(hash)) return false;
-    storing_[hash] = Store{device_block, store_polls_};
-    ++stores_queued;
+    storing_[hash] = Store{device_block, store_polls_, ++stores_queued == fail_store_number};
     return true;
   }
 
@@ -50,12 +52,26 @@ class FakeConnector : public kv::KvConnector {
         ++it;
         continue;
       }
-      for (size_t i = 0; i < it->second.hashes.size(); ++i) {
-        const auto& bytes = held_.at(it->second.hashes[i]);
-        std::memcpy(pool_.block(it->second.dst[i]), bytes.data(), bytes.size());
-        --pinned_[it->second.hashes[i]];
+      const Load& load = it->second;
+      for (size_t i = 0; i < load.hashes.size(); ++i) {
+        std::byte* dst = pool_.block(load.dst[i]);
+        if (load.fail) {
+          std::memset(dst, 0xA5, pool_.layout.block_bytes());
+        } else {
+          const auto& bytes = held_.at(load.hashes[i]);
+          std::memcpy(dst, bytes.data(), bytes.size());
+        }
+        --pinned_[load.hashes[i]];
       }
-      done.loads.push_back(it->first);
+      if (load.fail) {
+        for (uint64_t h : load.hashes) {
+          if (pinned_[h] == 0) held_.erase(h);
+        }
+        ++failed_loads;
+        done.failed_loads.push_back(it->first);
+      } else {
+        done.loads.push_back(it->first);
+      }
       it = loads_.erase(it);
     }
     for (auto it = storing_.begin(); it != storing_.end();) {
@@ -63,8 +79,12 @@ class FakeConnector : public kv::KvConnector {
         ++it;
         continue;
       }
-      const std::byte* src = pool_.block(it->second.block);
-      held_[it->first].assign(src, src + pool_.layout.block_bytes());
+      if (it->second.fail) {
+        ++failed_stores;
+      } else {
+        const std::byte* src = pool_.block(it->second.block);
+        held_[it->first].assign(src, src + pool_.layout.block_bytes());
+      }
       done.stored_blocks.push_back(it->second.block);
       it = storing_.erase(it);
     }
@@ -84,6 +104,8 @@ class FakeConnector : public kv::KvConnector {
     s.num_used_blocks = int32_t(held_.size());
     s.loads_in_flight = int32_t(loads_.size());
     s.stores_in_flight = int32_t(storing_.size());
+    s.failed_loads = uint64_t(failed_loads);
+    s.failed_stores = uint64_t(failed_stores);
     return s;
   }
 
@@ -109,16 +131,20 @@ class FakeConnector : public kv::KvConnector {
   bool prompt_only = false;
   int64_t lookups = 0, loads_started = 0, blocks_loaded = 0, stores_queued = 0, polls = 0;
   int64_t drains = 0;
+  int64_t fail_load_number = 0, fail_store_number = 0;  // 0: none fails
+  int64_t failed_loads = 0, failed_stores = 0;
 
  private:
   struct Load {
     std::vector<uint64_t> hashes;
     std::vector<int32_t> dst;
     int32_t polls_left;
+    bool fail;
   };
   struct Store {
     int32_t block;
     int32_t polls_left;
+    bool fail;
   };
   kv::KvPool pool_;
   int32_t load_polls_, store_polls_;

@@ -322,10 +322,14 @@ TEST(OffloadConnector, RejectsOutOfRangeDeviceBlocksWithoutStateChange) {
   t.finish_all();
   const uint64_t two[] = {2};
   const int32_t bad[] = {4};
-  t.tier->start_load(two, bad);
+  const TransferId id = t.tier->start_load(two, bad);
   EXPECT_EQ(t.tier->pins(2), 0);
   auto done = t.finish_all();
-  EXPECT_EQ(done.loads.size(), 1u);  // the (empty) load still completes
+  // A block the tier could not load fails the load: it is never reported as done.
+  EXPECT_TRUE(done.loads.empty());
+  EXPECT_EQ(done.failed_loads, std::vector<TransferId>{id});
+  EXPECT_EQ(t.tier->stats().failed_loads, 1u);
+  EXPECT_EQ(t.tier->state(2), State::kReady);  // nothing read it
 }
 
 TEST(OffloadConnector, ArcPromotesLoadedBlocksToTheFrequentList) {

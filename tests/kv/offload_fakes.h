@@ -1,6 +1,8 @@
 #pragma once
 // Test doubles for the offload tier: a KV pool in host memory, a BlockTransfer whose batches
-// finish only when the test says so, a clock that steps, and an event sink that records.
+// finish (or fail) only when the test says so, one that fails chosen batches of another, a clock
+// that steps, and an event sink that records.
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -102,7 +104,22 @@ class GatedTransfer final : public BlockTransfer {
         std::memcpy(device, host, block_bytes());
       }
     }
-    done_.push_back({ticket, direction, copies.size() * block_bytes(), seconds});
+    done_.push_back(
+        TransferCompletion::succeeded(ticket, direction, copies.size() * block_bytes(), seconds));
+  }
+  // Fails batch `ticket`: its destinations get garbage (a copy that broke half way), and the
+  // completion says why.
+  void fail(uint64_t ticket) {
+    auto node = pending_.extract(ticket);
+    if (node.empty()) return;
+    const auto& [direction, copies] = node.mapped();
+    for (const BlockCopy& c : copies) {
+      std::byte* dst = direction == TransferDirection::kStore ? host_slot(c.host_slot)
+                                                              : pool_.block(c.device_block);
+      std::memset(dst, 0xA5, block_bytes());
+    }
+    done_.push_back(TransferCompletion::failed(
+        ticket, direction, internal_error("offload transfer {}: injected copy failure", ticket)));
   }
   void complete_all() {
     while (!pending_.empty()) complete(pending_.begin()->first);
@@ -125,6 +142,62 @@ class GatedTransfer final : public BlockTransfer {
   int submitted_ = 0;
   std::map<uint64_t, std::pair<TransferDirection, std::vector<BlockCopy>>> pending_;
   std::vector<TransferCompletion> done_;
+};
+
+// Wraps a real BlockTransfer and fails the chosen batches of each direction (1 = the first
+// store or load submitted): the inner copy runs, then the destinations are overwritten with
+// garbage and the completion reports a failure, as a copy engine error half way would leave it.
+class FailingTransfer final : public BlockTransfer {
+ public:
+  FailingTransfer(std::unique_ptr<BlockTransfer> inner, const KvPool& pool,
+                  std::vector<int> fail_stores, std::vector<int> fail_loads)
+      : inner_(std::move(inner)),
+        pool_(pool),
+        fail_stores_(std::move(fail_stores)),
+        fail_loads_(std::move(fail_loads)) {}
+
+  std::byte* host_slot(int32_t slot) const override { return inner_->host_slot(slot); }
+  int32_t num_host_slots() const override { return inner_->num_host_slots(); }
+  size_t block_bytes() const override { return inner_->block_bytes(); }
+
+  uint64_t submit(TransferDirection direction, std::span<const BlockCopy> copies) override {
+    const uint64_t ticket = inner_->submit(direction, copies);
+    const bool store = direction == TransferDirection::kStore;
+    const int n = store ? ++stores_ : ++loads_;
+    const auto& chosen = store ? fail_stores_ : fail_loads_;
+    if (std::find(chosen.begin(), chosen.end(), n) != chosen.end()) {
+      doomed_[ticket] = std::vector<BlockCopy>(copies.begin(), copies.end());
+    }
+    return ticket;
+  }
+  void poll(std::vector<TransferCompletion>& done) override {
+    const size_t first = done.size();
+    inner_->poll(done);
+    for (size_t i = first; i < done.size(); ++i) {
+      auto node = doomed_.extract(done[i].ticket);
+      if (node.empty()) continue;
+      const TransferDirection direction = done[i].direction;
+      for (const BlockCopy& c : node.mapped()) {
+        std::byte* dst = direction == TransferDirection::kStore ? host_slot(c.host_slot)
+                                                                : pool_.block(c.device_block);
+        std::memset(dst, 0x5A, block_bytes());
+      }
+      done[i] = TransferCompletion::failed(
+          done[i].ticket, direction,
+          internal_error("offload transfer {}: injected copy failure", done[i].ticket));
+      ++failed;
+    }
+  }
+  void wait_all() override { inner_->wait_all(); }
+
+  int failed = 0;  // batches reported failed so far
+
+ private:
+  std::unique_ptr<BlockTransfer> inner_;
+  KvPool pool_;
+  std::vector<int> fail_stores_, fail_loads_;
+  int stores_ = 0, loads_ = 0;
+  std::map<uint64_t, std::vector<BlockCopy>> doomed_;
 };
 
 // Advances by a fixed step on every reading: a batch copied by one worker lasts exactly one step.

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -91,20 +92,36 @@ TEST(CpuTransfer, ReportsEachBatchOnceWithIncreasingTickets) {
   EXPECT_TRUE(again.empty());
 }
 
-TEST(CpuTransfer, EmptyAndInvalidCopiesCompleteWithoutTouchingMemory) {
+TEST(CpuTransfer, EmptyBatchesCompleteAndInvalidCopiesFailWithoutTouchingMemory) {
   FakePool device(2);
   auto transfer = create_cpu_block_transfer(device.pool(), 2, {.num_threads = 1});
   ASSERT_TRUE(transfer.has_value());
   BlockTransfer& t = **transfer;
+  device.fill(0, 7);
+  std::memset(t.host_slot(0), 0, t.block_bytes());
   const uint64_t empty = t.submit(TransferDirection::kStore, {});
-  std::vector<BlockCopy> bad = {{-1, 0}, {0, 2}, {2, 0}};
+  // The first copy is valid: a batch is refused whole, never done in part.
+  std::vector<BlockCopy> bad = {{0, 0}, {-1, 0}, {0, 2}, {2, 0}};
   const uint64_t invalid = t.submit(TransferDirection::kStore, bad);
   auto done = wait_and_poll(t);
   ASSERT_EQ(done.size(), 2u);
   for (const auto& d : done) {
-    EXPECT_TRUE(d.ticket == empty || d.ticket == invalid);
     EXPECT_EQ(d.bytes, 0u);
+    if (d.ticket == empty) {
+      EXPECT_TRUE(d.ok()) << d.status.to_string();
+      continue;
+    }
+    ASSERT_EQ(d.ticket, invalid);
+    ASSERT_FALSE(d.ok());
+    // The message names the batch and the copy that is wrong.
+    EXPECT_NE(d.status.message().find("offload transfer " + std::to_string(invalid)),
+              std::string::npos)
+        << d.status.message();
+    EXPECT_NE(d.status.message().find("device block -1"), std::string::npos)
+        << d.status.message();
   }
+  const std::vector<std::byte> zeros(t.block_bytes(), std::byte{0});
+  EXPECT_EQ(std::memcmp(t.host_slot(0), zeros.data(), zeros.size()), 0);
 }
 
 TEST(CpuTransfer, TimesBatchesWithTheInjectedClock) {

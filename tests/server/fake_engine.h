@@ -272,7 +272,7 @@ class FakeEngine final : public engine::EngineClient {
     s.generation_tokens = generation_tokens_;
     s.num_steps = steps_;
     s.prefix_cache_queries = prompt_tokens_;
-    s.transfers["GPU_to_CPU"] = {4096, 0.5, 2};
+    s.transfers["GPU_to_CPU"] = {4096, 0.5, 2, 0};
     return s;
   }
   const engine::EngineInfo& info() const override { return info_; }

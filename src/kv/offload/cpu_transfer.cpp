@@ -16,8 +16,6 @@
 #include <pthread.h>
 #include <sys/mman.h>
 
-#include <spdlog/spdlog.h>
-
 namespace kvtier::kv {
 namespace {
 
@@ -95,23 +93,24 @@ class CpuBlockTransfer final : public BlockTransfer {
     auto batch = std::make_shared<Batch>();
     batch->ticket = next_ticket_++;
     batch->direction = direction;
-    batch->copies.reserve(copies.size());
+    // A copy outside the pool or the host slots fails the whole batch before anything is
+    // copied: reporting the rest as done would let the tier trust a slot nobody wrote.
     for (const BlockCopy& c : copies) {
       if (c.device_block < 0 || c.device_block >= pool_.num_blocks || c.host_slot < 0 ||
           c.host_slot >= num_slots_) {
-        spdlog::error(
-            "offload transfer: skipping copy of device block {} / host slot {} (pool has {} "
-            "blocks, host {} slots)",
-            c.device_block, c.host_slot, pool_.num_blocks, num_slots_);
-        continue;
+        report(TransferCompletion::failed(
+            batch->ticket, direction,
+            internal_error("offload transfer {} ({} of {} blocks): device block {} / host slot {} "
+                           "outside the pool of {} blocks and {} host slots",
+                           batch->ticket, transfer_direction_name(direction), copies.size(),
+                           c.device_block, c.host_slot, pool_.num_blocks, num_slots_)));
+        return batch->ticket;
       }
-      batch->copies.push_back(c);
     }
+    batch->copies.assign(copies.begin(), copies.end());
     const size_t total = batch->copies.size() * block_bytes_;
     if (total == 0) {
-      std::lock_guard lock(done_mu_);
-      done_.push_back({batch->ticket, direction, 0, 0.0});
-      done_count_.fetch_add(1, std::memory_order_release);
+      report(TransferCompletion::succeeded(batch->ticket, direction, 0, 0.0));
       return batch->ticket;
     }
     const size_t by_size = std::max<size_t>(1, total / min_bytes_per_thread_);
@@ -166,6 +165,13 @@ class CpuBlockTransfer final : public BlockTransfer {
     }
   }
 
+  // Queues a finished batch for poll(); any thread.
+  void report(TransferCompletion done) {
+    std::lock_guard lock(done_mu_);
+    done_.push_back(std::move(done));
+    done_count_.fetch_add(1, std::memory_order_release);
+  }
+
   void copy(const Range& range) {
     Batch& batch = *range.batch;
     batch.starts[range.index] = clock_.now();
@@ -190,12 +196,8 @@ class CpuBlockTransfer final : public BlockTransfer {
     // Last range of the batch: every other worker's writes are visible after the acq_rel above.
     const double start = *std::min_element(batch.starts.begin(), batch.starts.end());
     const double end = *std::max_element(batch.ends.begin(), batch.ends.end());
-    {
-      std::lock_guard lock(done_mu_);
-      done_.push_back(
-          {batch.ticket, batch.direction, batch.copies.size() * block_bytes_, end - start});
-      done_count_.fetch_add(1, std::memory_order_release);
-    }
+    report(TransferCompletion::succeeded(batch.ticket, batch.direction,
+                                         batch.copies.size() * block_bytes_, end - start));
     {
       std::lock_guard lock(mu_);
       --in_flight_;

@@ -53,7 +53,7 @@ int32_t CpuOffloadConnector::lookup_chain(std::span<const uint64_t> chain, int32
   int64_t end = first;
   while ((group + 1) * k_ <= n) {
     auto it = entries_.find(chain[size_t((group + 1) * k_ - 1)]);
-    if (it == entries_.end() || !it->second.ready) break;
+    if (it == entries_.end() || !findable(it->second)) break;
     end = (group + 1) * k_;
     ++group;
   }
@@ -62,13 +62,24 @@ int32_t CpuOffloadConnector::lookup_chain(std::span<const uint64_t> chain, int32
 
 TransferId CpuOffloadConnector::start_load(std::span<const uint64_t> hashes,
                                            std::span<const int32_t> dst) {
-  if (positions_unknown("start_load")) return transfer_->submit(TransferDirection::kLoad, {});
+  if (positions_unknown("start_load")) {
+    // Nothing can be loaded: the load fails at the next poll(), so the caller recomputes.
+    const uint64_t ticket = transfer_->submit(TransferDirection::kLoad, {});
+    loads_in_flight_.emplace(
+        ticket, LoadBatch{{},
+                          0,
+                          invalid_argument("start_load() of {} blocks with {} GPU blocks per CPU "
+                                           "block: the chain calls are needed",
+                                           dst.size(), k_)});
+    return ticket;
+  }
   return start_load_chain(hashes, 0, dst);
 }
 
 TransferId CpuOffloadConnector::start_load_chain(std::span<const uint64_t> chain, int32_t first,
                                                  std::span<const int32_t> dst) {
   std::vector<uint64_t> loading;  // CPU blocks read, each once
+  Status refused;
   copies_.clear();
   for (size_t i = 0; i < dst.size(); ++i) {
     const int64_t index = int64_t(first) + int64_t(i);
@@ -76,12 +87,16 @@ TransferId CpuOffloadConnector::start_load_chain(std::span<const uint64_t> chain
     Entry* entry = nullptr;
     if (first >= 0 && last < int64_t(chain.size())) {
       auto it = entries_.find(chain[size_t(last)]);
-      if (it != entries_.end() && it->second.ready) entry = &it->second;
+      if (it != entries_.end() && findable(it->second)) entry = &it->second;
     }
     if (entry == nullptr || dst[i] < 0 || dst[i] >= pool_.num_blocks) {
-      spdlog::error(
-          "offload tier: start_load of sequence block {} into device block {}: not loadable",
-          index, dst[i]);
+      // The load as a whole fails (at its completion): its device block would hold garbage.
+      if (refused.is_ok()) {
+        refused = invalid_argument(
+            "sequence block {} into device block {} is not loadable (not in the tier, or outside "
+            "the pool of {} blocks)",
+            index, dst[i], pool_.num_blocks);
+      }
       continue;
     }
     if (loading.empty() || loading.back() != chain[size_t(last)]) {
@@ -94,7 +109,8 @@ TransferId CpuOffloadConnector::start_load_chain(std::span<const uint64_t> chain
   for (auto it = loading.rbegin(); it != loading.rend(); ++it) policy_->touch(*it);
   const uint64_t ticket = transfer_->submit(TransferDirection::kLoad, copies_);
   load_blocks_in_flight_ += int32_t(copies_.size());
-  loads_in_flight_.emplace(ticket, LoadBatch{std::move(loading), int32_t(copies_.size())});
+  loads_in_flight_.emplace(
+      ticket, LoadBatch{std::move(loading), int32_t(copies_.size()), std::move(refused)});
   return ticket;
 }
 
@@ -125,7 +141,7 @@ bool CpuOffloadConnector::offer_group(uint64_t key, std::span<const int32_t> dev
     }
   }
   if (auto it = entries_.find(key); it != entries_.end()) {
-    if (it->second.ready) {
+    if (findable(it->second)) {
       // Offered again: the prefix was computed again on the device, a use of the block.
       policy_->touch(key);
       step_order_.push_back(key);
@@ -210,34 +226,85 @@ KvConnector::Completed CpuOffloadConnector::poll() {
 
 void CpuOffloadConnector::finish(const TransferCompletion& done, Completed& out) {
   if (done.direction == TransferDirection::kStore) {
-    auto node = stores_in_flight_.extract(done.ticket);
-    if (node.empty()) return;
-    const StoreBatch& batch = node.mapped();
+    finish_store(done, out);
+  } else {
+    finish_load(done, out);
+  }
+}
+
+void CpuOffloadConnector::finish_store(const TransferCompletion& done, Completed& out) {
+  auto node = stores_in_flight_.extract(done.ticket);
+  if (node.empty()) return;
+  const StoreBatch& batch = node.mapped();
+  if (done.ok()) {
     for (uint64_t key : batch.keys) {
       entries_.at(key).ready = true;
       ++num_evictable_;
       stored_.push_back(key);
     }
-    out.stored_blocks.insert(out.stored_blocks.end(), batch.blocks.begin(), batch.blocks.end());
-    store_blocks_in_flight_ -= int32_t(batch.blocks.size());
     totals_.store_bytes += done.bytes;
     totals_.store_seconds += done.seconds;
     totals_.stores += 1;
     totals_.stored_blocks += batch.blocks.size();
-    return;
+  } else {
+    // The slots hold no trustworthy copy: the blocks were never announced and never become hits.
+    for (uint64_t key : batch.keys) remove(key);
+    totals_.failed_stores += 1;
+    failure_log_.failed(TransferDirection::kStore, done.ticket, batch.blocks.size(), done.status,
+                        fmt::format("its {} CPU blocks are dropped", batch.keys.size()));
   }
+  // The device blocks are released alike: the engine stops holding them either way.
+  out.stored_blocks.insert(out.stored_blocks.end(), batch.blocks.begin(), batch.blocks.end());
+  store_blocks_in_flight_ -= int32_t(batch.blocks.size());
+}
+
+void CpuOffloadConnector::finish_load(const TransferCompletion& done, Completed& out) {
   auto node = loads_in_flight_.extract(done.ticket);
   if (node.empty()) return;
-  for (uint64_t key : node.mapped().keys) {
-    if (--entries_.at(key).loads == 0) ++num_evictable_;
+  LoadBatch& batch = node.mapped();
+  const Status& failure = done.ok() ? batch.refused : done.status;
+  const bool failed = !failure.is_ok();
+  for (uint64_t key : batch.keys) {
+    Entry& entry = entries_.at(key);
+    // The copy out of the slot failed: the slot itself is not trusted any more either. It is
+    // announced as removed now; its slot is freed once no other load reads it.
+    if (failed && !entry.dropped) {
+      entry.dropped = true;
+      evicted_.push_back(key);
+    }
+    if (--entry.loads > 0) continue;
+    if (entry.dropped) {
+      remove(key);
+    } else {
+      ++num_evictable_;
+    }
   }
-  const int32_t n = node.mapped().blocks;
+  const int32_t n = batch.blocks;
   load_blocks_in_flight_ -= n;
+  if (failed) {
+    totals_.failed_loads += 1;
+    failure_log_.failed(TransferDirection::kLoad, done.ticket, size_t(n), failure,
+                        fmt::format("{} CPU blocks dropped, the request recomputes them",
+                                    batch.keys.size()));
+    out.failed_loads.push_back(done.ticket);
+    return;
+  }
   totals_.load_bytes += done.bytes;
   totals_.load_seconds += done.seconds;
   totals_.loads += 1;
   totals_.loaded_blocks += uint64_t(n);
   out.loads.push_back(done.ticket);
+}
+
+void CpuOffloadConnector::remove(uint64_t key) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  // A ready block was announced as stored: it leaves with a BlockRemoved event (a dropped one
+  // already has).
+  if (it->second.ready && !it->second.dropped) evicted_.push_back(key);
+  free_slots_.push_back(it->second.slot);
+  policy_->erase(key);
+  entries_.erase(it);
 }
 
 void CpuOffloadConnector::emit_events() {
@@ -266,7 +333,7 @@ ConnectorStats CpuOffloadConnector::stats() const {
 
 CpuOffloadConnector::BlockState CpuOffloadConnector::state(uint64_t hash) const {
   auto it = entries_.find(hash);
-  if (it == entries_.end()) return BlockState::kAbsent;
+  if (it == entries_.end() || it->second.dropped) return BlockState::kAbsent;
   return it->second.ready ? BlockState::kReady : BlockState::kStoring;
 }
 

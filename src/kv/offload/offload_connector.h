@@ -12,6 +12,12 @@
 // and marks finished ones ready; lookup() finds only ready blocks; start_load() pins its blocks
 // until poll() reports the load done. Blocks being stored or loaded are never evicted.
 //
+// A failed transfer never looks like a success: a failed store drops its blocks (their slots
+// go back to the free list, nothing was announced), a failed load drops the blocks it read (no
+// longer found; a slot another load still reads is freed when that load ends) and is reported in
+// Completed::failed_loads, so the engine recomputes those tokens. Both are counted in stats() and
+// logged (TransferFailureLog).
+//
 // Recency: the policy learns a block's use when it is stored, loaded, or offered again while
 // held (the prefix was computed again). A mere lookup() is not a use. At poll() the step's
 // offered blocks are requeued last-offered first, and a load touches its blocks last first, so
@@ -29,6 +35,7 @@
 #include "kv/offload/chain_connector.h"
 #include "kv/events.h"
 #include "kv/offload/eviction_policy.h"
+#include "kv/offload/failure_log.h"
 #include "kv/offload/offload_config.h"
 #include "kv/offload/transfer.h"
 #include "kv/pool.h"
@@ -68,9 +75,10 @@ class CpuOffloadConnector final : public KvConnector, public ChainConnector {
 
  private:
   struct Entry {
-    int32_t slot = 0;    // CPU block: transfer slots [slot * k, slot * k + k)
-    bool ready = false;  // the store finished: the slot holds the block
-    int32_t loads = 0;   // loads in flight reading the slot
+    int32_t slot = 0;      // CPU block: transfer slots [slot * k, slot * k + k)
+    bool ready = false;    // the store finished: the slot holds the block
+    bool dropped = false;  // a load of it failed: not found any more, freed when loads is 0
+    int32_t loads = 0;     // loads in flight reading the slot
   };
   // Stores of one poll(): keys[i] takes device blocks blocks[i * k .. i * k + k).
   struct StoreBatch {
@@ -81,10 +89,14 @@ class CpuOffloadConnector final : public KvConnector, public ChainConnector {
   bool offer_group(uint64_t key, std::span<const int32_t> device_blocks);
   bool positions_unknown(const char* call);
   bool evictable(uint64_t hash) const;
+  bool findable(const Entry& entry) const { return entry.ready && !entry.dropped; }
+  void remove(uint64_t key);
   std::optional<int32_t> take_slot();
   void apply_step_order();
   void submit_stores();
   void finish(const TransferCompletion& done, Completed& out);
+  void finish_store(const TransferCompletion& done, Completed& out);
+  void finish_load(const TransferCompletion& done, Completed& out);
   void emit_events();
 
   const OffloadConfig config_;
@@ -107,6 +119,7 @@ class CpuOffloadConnector final : public KvConnector, public ChainConnector {
   struct LoadBatch {
     std::vector<uint64_t> keys;  // CPU blocks read, each pinned once
     int32_t blocks = 0;          // device blocks written
+    Status refused;              // a block asked for that the tier could not load
   };
   std::unordered_map<uint64_t, LoadBatch> loads_in_flight_;  // by ticket
   bool warned_positions_ = false;
@@ -117,6 +130,7 @@ class CpuOffloadConnector final : public KvConnector, public ChainConnector {
   std::vector<BlockCopy> copies_;                // scratch for submit
   std::vector<TransferCompletion> completions_;  // scratch for poll
   ConnectorStats totals_;
+  TransferFailureLog failure_log_{steady_clock()};
 };
 
 }  // namespace kvtier::kv

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -24,11 +25,37 @@ struct BlockCopy {
   int32_t host_slot = 0;
 };
 
+inline const char* transfer_direction_name(TransferDirection direction) {
+  return direction == TransferDirection::kStore ? "store" : "load";
+}
+
+// One finished batch. A failed batch (a copy that could not be issued or did not complete, a
+// copy naming a block or slot outside the pool) is never reported as done with fewer bytes: its
+// status says why, naming the ticket, and its destinations hold no trustworthy data.
 struct TransferCompletion {
   uint64_t ticket = 0;
   TransferDirection direction = TransferDirection::kStore;
-  size_t bytes = 0;
+  size_t bytes = 0;    // copied; 0 when failed
   double seconds = 0;  // from the first copy starting to the last one ending
+  Status status;       // ok, or why the batch failed
+
+  static TransferCompletion succeeded(uint64_t ticket, TransferDirection direction, size_t bytes,
+                                      double seconds) {
+    TransferCompletion c;
+    c.ticket = ticket;
+    c.direction = direction;
+    c.bytes = bytes;
+    c.seconds = seconds;
+    return c;
+  }
+  static TransferCompletion failed(uint64_t ticket, TransferDirection direction, Status why) {
+    TransferCompletion c;
+    c.ticket = ticket;
+    c.direction = direction;
+    c.status = std::move(why);
+    return c;
+  }
+  bool ok() const { return status.is_ok(); }
 };
 
 class BlockTransfer {
@@ -46,7 +73,8 @@ class BlockTransfer {
   // An empty batch completes at the next poll().
   virtual uint64_t submit(TransferDirection direction, std::span<const BlockCopy> copies) = 0;
 
-  // Appends the batches that finished since the last call to `done`. Never blocks.
+  // Appends the batches that finished since the last call to `done`, each exactly once, failed
+  // ones with their status. Never blocks.
   virtual void poll(std::vector<TransferCompletion>& done) = 0;
 
   // Blocks until every submitted batch has finished; they are still reported by the next poll().

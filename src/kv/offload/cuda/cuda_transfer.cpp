@@ -1,9 +1,9 @@
 #include "kv/offload/cuda/cuda_transfer.h"
 
 #include <cuda_runtime.h>
-#include <spdlog/spdlog.h>
 
 #include <deque>
+#include <iterator>
 #include <vector>
 
 #include "kernels/cuda/compute_stream.h"
@@ -62,17 +62,21 @@ class CudaBlockTransfer final : public BlockTransfer {
     const uint64_t ticket = next_ticket_++;
     const Status st = enqueue(ticket, direction, copies);
     if (!st) {
-      // The copies may be partly issued: wait for them, then report the batch so the tier does
-      // not wait forever; the data of a failed copy is not trustworthy, which the log says.
-      spdlog::error("offload transfer {}: {}", ticket, st.to_string());
+      // The copies may be partly issued: wait for them so none lands after the tier has
+      // reused its blocks, then report the batch as failed (its data is not trustworthy).
       cudaStreamSynchronize(stream_for(direction));
-      finished_.push_back({ticket, direction, 0, 0.0});
+      cudaGetLastError();
+      finished_.push_back(TransferCompletion::failed(
+          ticket, direction,
+          make_error(st.code(), "offload transfer {} ({} of {} blocks): {}", ticket,
+                     transfer_direction_name(direction), copies.size(), st.message())));
     }
     return ticket;
   }
 
   void poll(std::vector<TransferCompletion>& done) override {
-    done.insert(done.end(), finished_.begin(), finished_.end());
+    done.insert(done.end(), std::make_move_iterator(finished_.begin()),
+                std::make_move_iterator(finished_.end()));
     finished_.clear();
     for (auto* q : {&stores_, &loads_}) {
       // Batches on one stream finish in order: stop at the first one still running.
@@ -81,13 +85,21 @@ class CudaBlockTransfer final : public BlockTransfer {
         const cudaError_t err = cudaEventQuery(f.end);
         if (err == cudaErrorNotReady) break;
         float ms = 0.f;
-        if (err == cudaSuccess) {
-          cudaEventElapsedTime(&ms, f.start, f.end);
+        cudaError_t timing = cudaSuccess;
+        if (err == cudaSuccess) timing = cudaEventElapsedTime(&ms, f.start, f.end);
+        if (err == cudaSuccess && timing == cudaSuccess) {
+          done.push_back(TransferCompletion::succeeded(f.ticket, f.direction, f.bytes, ms / 1e3));
         } else {
-          spdlog::error("offload transfer {}: {}", f.ticket, cudaGetErrorString(err));
+          // A copy of the batch failed (or its end cannot be trusted): a failure, never a
+          // batch done with 0 bytes.
+          const cudaError_t bad = err != cudaSuccess ? err : timing;
           cudaGetLastError();
+          done.push_back(TransferCompletion::failed(
+              f.ticket, f.direction,
+              make_error(ErrorCode::kInternal, "offload transfer {} ({} of {} bytes): {} ({})",
+                         f.ticket, transfer_direction_name(f.direction), f.bytes,
+                         cudaGetErrorName(bad), cudaGetErrorString(bad))));
         }
-        done.push_back({f.ticket, f.direction, err == cudaSuccess ? f.bytes : 0, ms / 1000.0});
         free_events_.push_back(f.start);
         free_events_.push_back(f.end);
         q->pop_front();
@@ -117,21 +129,17 @@ class CudaBlockTransfer final : public BlockTransfer {
   }
 
   Status enqueue(uint64_t ticket, TransferDirection direction, std::span<const BlockCopy> copies) {
-    std::vector<BlockCopy> valid;
-    valid.reserve(copies.size());
+    // A copy outside the pool or the host slots fails the whole batch before anything is issued.
     for (const BlockCopy& c : copies) {
       if (c.device_block < 0 || c.device_block >= pool_.num_blocks || c.host_slot < 0 ||
           c.host_slot >= num_slots_) {
-        spdlog::error(
-            "offload transfer: skipping copy of device block {} / host slot {} (pool "
-            "has {} blocks, host {} slots)",
+        return internal_error(
+            "device block {} / host slot {} outside the pool of {} blocks and {} host slots",
             c.device_block, c.host_slot, pool_.num_blocks, num_slots_);
-        continue;
       }
-      valid.push_back(c);
     }
-    if (valid.empty()) {
-      finished_.push_back({ticket, direction, 0, 0.0});
+    if (copies.empty()) {
+      finished_.push_back(TransferCompletion::succeeded(ticket, direction, 0, 0.0));
       return Status::ok();
     }
     const cudaStream_t stream = stream_for(direction);
@@ -143,20 +151,40 @@ class CudaBlockTransfer final : public BlockTransfer {
     KVTIER_CUDA_RETURN_IF_ERROR(cudaEventRecord(compute_done_, kc::compute_stream()));
     KVTIER_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(stream, compute_done_, 0));
 
-    InFlight f{ticket, direction, valid.size() * block_bytes_, nullptr, nullptr};
+    InFlight f{ticket, direction, copies.size() * block_bytes_, nullptr, nullptr};
     KVTIER_ASSIGN_OR_RETURN(f.start, take_event());
-    KVTIER_ASSIGN_OR_RETURN(f.end, take_event());
+    auto end_event = take_event();
+    if (!end_event) {
+      free_events_.push_back(f.start);
+      return end_event.error();
+    }
+    f.end = *end_event;
+    const Status issued = issue(f, copies);
+    if (!issued) {
+      // Not queued: the events go back to the free list (submit() waits for the stream).
+      free_events_.push_back(f.start);
+      free_events_.push_back(f.end);
+      return issued;
+    }
+    (direction == TransferDirection::kStore ? stores_ : loads_).push_back(f);
+    return Status::ok();
+  }
+
+  // Records the batch's start, one copy per run of consecutive blocks, and its end.
+  Status issue(const InFlight& f, std::span<const BlockCopy> copies) {
+    const TransferDirection direction = f.direction;
+    const cudaStream_t stream = stream_for(direction);
     KVTIER_CUDA_RETURN_IF_ERROR(cudaEventRecord(f.start, stream));
     const cudaMemcpyKind kind =
         direction == TransferDirection::kStore ? cudaMemcpyDeviceToHost : cudaMemcpyHostToDevice;
     // One copy per run of blocks consecutive on both sides (at least one whole block each).
-    for (size_t i = 0; i < valid.size();) {
+    for (size_t i = 0; i < copies.size();) {
       size_t j = i + 1;
-      while (j < valid.size() && valid[j].device_block == valid[j - 1].device_block + 1 &&
-             valid[j].host_slot == valid[j - 1].host_slot + 1)
+      while (j < copies.size() && copies[j].device_block == copies[j - 1].device_block + 1 &&
+             copies[j].host_slot == copies[j - 1].host_slot + 1)
         ++j;
-      std::byte* device = pool_.block(valid[i].device_block);
-      std::byte* host = host_slot(valid[i].host_slot);
+      std::byte* device = pool_.block(copies[i].device_block);
+      std::byte* host = host_slot(copies[i].host_slot);
       const size_t bytes = (j - i) * block_bytes_;
       void* dst = direction == TransferDirection::kStore ? static_cast<void*>(host) : device;
       const void* src = direction == TransferDirection::kStore ? static_cast<void*>(device) : host;
@@ -164,7 +192,6 @@ class CudaBlockTransfer final : public BlockTransfer {
       i = j;
     }
     KVTIER_CUDA_RETURN_IF_ERROR(cudaEventRecord(f.end, stream));
-    (direction == TransferDirection::kStore ? stores_ : loads_).push_back(f);
     return Status::ok();
   }
 
