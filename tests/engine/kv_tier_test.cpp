@@ -114,5 +114,38 @@ TEST(KvTier, OneBlockTiersStoreEachBlockAlone) {
   EXPECT_EQ(f.tier->lookup(seq, 1, 3), 1);
 }
 
+TEST(KvTier, FailedLoadInvalidatesItsBlocksAndNamesThem) {
+  Fixture f(1, /*num_blocks=*/4);
+  kv::SeqBlocks stored = f.sequence(4, 4);
+  for (int32_t i = 0; i < 4; ++i) f.tier->offer(stored, i);
+  f.tier->drain();
+  f.blocks.free(stored);
+  // The same blocks again (their old keys dropped on reuse), keyed but not ready, as the
+  // scheduler leaves a sequence that waits for a load.
+  kv::SeqBlocks again;
+  again.hashes = stored.hashes;
+  auto plan = f.blocks.prepare(again, 4 * kBs);
+  ASSERT_TRUE(plan.has_value());
+  f.blocks.apply(again, *plan);
+  f.blocks.cache_full_blocks(again, f.tokens, 4, /*ready=*/false);
+  for (int32_t id : again.table) ASSERT_TRUE(f.blocks.pool().key(id).has_value()) << id;
+  f.tier->start_load(again, 0, 4);
+  const auto tickets = f.transfer->pending_tickets(kv::TransferDirection::kLoad);
+  ASSERT_EQ(tickets.size(), 1u);
+  f.transfer->fail(tickets[0]);
+  const KvTier::PollResult r = f.tier->poll();
+  EXPECT_FALSE(r.loads_finished);
+  EXPECT_TRUE(r.any_finished);
+  EXPECT_EQ(r.failed_blocks, again.table);
+  EXPECT_EQ(f.tier->loads_in_flight(), 0);
+  for (int32_t id : again.table) {
+    EXPECT_TRUE(f.blocks.is_ready(id)) << id;
+    EXPECT_EQ(f.refs(id), 1) << id;  // the transfer's reference is gone, the sequence's stays
+    EXPECT_FALSE(f.blocks.pool().key(id).has_value()) << id;
+  }
+  // The tier dropped what the failed load read.
+  EXPECT_EQ(f.tier->lookup(again, 0, 4), 0);
+}
+
 }  // namespace
 }  // namespace kvtier::engine

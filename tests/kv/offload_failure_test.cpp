@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "kv/offload/cpu_transfer.h"
+#include "kv/offload/failure_log.h"
 #include "kv/offload/offload_connector.h"
 #include "offload_fakes.h"
 
@@ -218,6 +219,30 @@ TEST(OffloadFailure, RealWorkersFailedStoreAndLoadLeaveNoHitAndNoLeak) {
   EXPECT_EQ(tier.stats().failed_stores, 1u);
   EXPECT_EQ(tier.stats().failed_loads, 1u);
   EXPECT_EQ(transfer->failed, 2);
+}
+
+// A clock the test sets.
+class ManualClock final : public Clock {
+ public:
+  double now() override { return t; }
+  double t = 100.0;
+};
+
+TEST(OffloadFailure, LogWritesAtMostOneLineASecondPerDirection) {
+  ManualClock clock;
+  TransferFailureLog log(clock);
+  const Status why = internal_error("injected");
+  log.failed(TransferDirection::kStore, 1, 2, why, "dropped");
+  log.failed(TransferDirection::kLoad, 2, 2, why, "dropped");  // the other direction: logged
+  EXPECT_EQ(log.lines(), 2);
+  for (int i = 0; i < 50; ++i) {  // a failure every step for half a second: held back
+    clock.t += 0.01;
+    log.failed(TransferDirection::kStore, uint64_t(3 + i), 2, why, "dropped");
+  }
+  EXPECT_EQ(log.lines(), 2);
+  clock.t += 1.0;
+  log.failed(TransferDirection::kStore, 60, 2, why, "dropped");
+  EXPECT_EQ(log.lines(), 3);
 }
 
 }  // namespace

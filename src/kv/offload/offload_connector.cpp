@@ -262,13 +262,16 @@ void CpuOffloadConnector::finish_load(const TransferCompletion& done, Completed&
   auto node = loads_in_flight_.extract(done.ticket);
   if (node.empty()) return;
   LoadBatch& batch = node.mapped();
+  // A load that asked for a block the tier could not give fails too (its device block holds
+  // nothing), but only a failed copy makes the slots it read untrustworthy.
   const Status& failure = done.ok() ? batch.refused : done.status;
   const bool failed = !failure.is_ok();
+  const bool copy_failed = !done.ok();
   for (uint64_t key : batch.keys) {
     Entry& entry = entries_.at(key);
     // The copy out of the slot failed: the slot itself is not trusted any more either. It is
     // announced as removed now; its slot is freed once no other load reads it.
-    if (failed && !entry.dropped) {
+    if (copy_failed && !entry.dropped) {
       entry.dropped = true;
       evicted_.push_back(key);
     }
@@ -285,7 +288,7 @@ void CpuOffloadConnector::finish_load(const TransferCompletion& done, Completed&
     totals_.failed_loads += 1;
     failure_log_.failed(TransferDirection::kLoad, done.ticket, size_t(n), failure,
                         fmt::format("{} CPU blocks dropped, the request recomputes them",
-                                    batch.keys.size()));
+                                    copy_failed ? batch.keys.size() : 0));
     out.failed_loads.push_back(done.ticket);
     return;
   }
