@@ -12,6 +12,8 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+# SHA-256 for vLLM's prefix-caching block hashes (sha256_cbor).
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)
 # Performance Co-Pilot: archives written through libpcp_import, read back through libpcp.
 pkg_check_modules(PCP REQUIRED IMPORTED_TARGET libpcp)

@@ -3,8 +3,11 @@
 // vLLM-style flags.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "kv/block_hasher.h"
 
 namespace kvtier::engine {
 
@@ -22,6 +25,8 @@ struct EngineConfig {
   int32_t max_num_batched_tokens = 2048;
   int32_t max_model_len = 0;             // 0: from the model config
   bool enable_prefix_caching = true;
+  // --prefix-caching-hash-algo with PYTHONHASHSEED; null: the default, xxh3_64.
+  std::shared_ptr<const kv::BlockHasher> block_hasher;
   bool enable_chunked_prefill = true;
   double gpu_memory_utilization = 0.9;
   std::optional<int32_t> num_gpu_blocks_override;

@@ -261,7 +261,7 @@ void Engine::add_sequence(GenerationRequest request, Clock::time_point arrival) 
   seq->tokens = std::move(request.prompt_ids);
   seq->tokens.reserve(seq->tokens.size() + size_t(std::min(seq->params.max_tokens, 1024)));
   seq->num_prompt = int32_t(seq->tokens.size());
-  seq->kv.salt = kv::salt_key(request.cache_salt);
+  seq->kv.salt = kv::BlockHashChain(config_.block_hasher, request.cache_salt);
   seq->timings.arrival = arrival;
   if (!seq->params.ignore_eos) {
     seq->stop_ids.assign(eos_token_ids_.begin(), eos_token_ids_.end());

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "kv/block_hasher.h"
 #include "kv/block_pool.h"
 #include "kv/events.h"
 
@@ -17,7 +18,7 @@ struct SeqBlocks {
   std::vector<int32_t> table;    // block ids; table[i] holds tokens [i * bs, (i + 1) * bs)
   std::vector<uint64_t> hashes;  // keys of the sequence's full token blocks known so far
   int32_t num_hashed = 0;        // leading table entries already offered to the cache
-  std::optional<uint64_t> salt;  // cache_salt's extra key for the first block
+  BlockHashChain salt;           // the hash algorithm, cache_salt and chain position of `hashes`
 };
 
 // The leading full blocks of a sequence that the cache holds.

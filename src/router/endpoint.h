@@ -28,6 +28,9 @@ struct EndpointMetrics {
   double kv_usage = 0;           // vllm:kv_cache_usage_perc, a fraction in [0, 1]
   std::optional<int32_t> block_size;       // vllm:cache_config_info{block_size}
   std::optional<int64_t> num_gpu_blocks;   // vllm:cache_config_info{num_gpu_blocks}
+  std::optional<std::string> hash_algo;    // vllm:cache_config_info{prefix_caching_hash_algo}
+  // kvtier engines only: kv::BlockHasher::fingerprint(), which differs when the seed does.
+  std::optional<uint64_t> hash_fingerprint;
 };
 
 // One candidate endpoint, as a scheduling cycle sees it (a copy taken per request).

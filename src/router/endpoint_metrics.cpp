@@ -46,6 +46,14 @@ Expected<EndpointMetrics> parse_endpoint_metrics(std::string_view text) {
       if (auto nb = parse_label_number<int64_t>(s.label("num_gpu_blocks")); nb && *nb > 0) {
         m.num_gpu_blocks = nb;
       }
+      if (const std::string* algo = s.label("prefix_caching_hash_algo"); algo && !algo->empty()) {
+        m.hash_algo = *algo;
+      }
+      if (const std::string* fp = s.label("prefix_caching_hash_fingerprint"); fp) {
+        uint64_t v = 0;
+        auto [end, ec] = std::from_chars(fp->data(), fp->data() + fp->size(), v, 16);
+        if (ec == std::errc() && end == fp->data() + fp->size()) m.hash_fingerprint = v;
+      }
     }
   });
   if (!status) return status;

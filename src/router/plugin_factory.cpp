@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kv/block_hasher.h"
+#include "kv/hash_algo.h"
 #include "router/metric_scorers.h"
 #include "router/pickers.h"
 #include "router/plugin_params.h"
@@ -34,6 +36,22 @@ Expected<int32_t> read_block_size(PluginParams& p, int32_t fallback) {
     }
   }
   return fallback;
+}
+
+// tokenProcessorConfig.hashAlgorithm: the engines' --prefix-caching-hash-algo, by vLLM's names.
+// llm-d's own values name how it keys its index internally, not what engines publish.
+Expected<kv::HashAlgo> read_hash_algo(PluginParams& p, kv::HashAlgo fallback) {
+  if (!p.has("hashAlgorithm")) return fallback;
+  KVTIER_ASSIGN_OR_RETURN(std::string name, p.string("hashAlgorithm", ""));
+  if (name == "cbor-fnv" || name == "xxh64") {
+    spdlog::warn("plugin {}: hashAlgorithm '{}' is llm-d's key for its own index; this scorer "
+                 "matches the engines' keys, so it keeps '{}' (choices: {})",
+                 p.plugin_name(), name, kv::hash_algo_name(fallback), kv::hash_algo_choices());
+    return fallback;
+  }
+  auto algo = kv::parse_hash_algo(name);
+  if (!algo) return p.error("hashAlgorithm", "is invalid: " + algo.error().message());
+  return *algo;
 }
 
 Expected<Plugin> build_prefix_scorer(PluginParams& p, size_t num_endpoints) {
@@ -178,16 +196,25 @@ Expected<Plugin> build_precise_scorer(PluginParams& p,
   PrecisePrefixCacheScorerOptions o;
   KVTIER_ASSIGN_OR_RETURN(PluginParams indexer, p.section("indexerConfig"));
   // tokenProcessorConfig moved from indexerConfig to the top level in later llm-d releases.
+  kv::BlockHashConfig hash;
+  std::optional<std::string> seed;
   for (PluginParams* parent : {&indexer, &p}) {
     KVTIER_ASSIGN_OR_RETURN(PluginParams tokens, parent->section("tokenProcessorConfig"));
     KVTIER_ASSIGN_OR_RETURN(o.block_size, read_block_size(tokens, o.block_size));
-    KVTIER_ASSIGN_OR_RETURN(std::string seed, tokens.string("hashSeed", ""));
-    if (!seed.empty()) {
-      spdlog::warn("plugin {}: hashSeed '{}' is ignored: kvtier engines hash blocks unseeded",
-                   p.plugin_name(), seed);
+    KVTIER_ASSIGN_OR_RETURN(hash.algo, read_hash_algo(tokens, hash.algo));
+    if (tokens.has("hashSeed")) {
+      KVTIER_ASSIGN_OR_RETURN(seed, tokens.string("hashSeed", ""));
     }
     tokens.warn_unread();
   }
+  // llm-d's hashSeed defaults to "": the root an engine gets from PYTHONHASHSEED set but empty.
+  hash.seed = seed.value_or("");
+  if (seed && !seed->empty() && !kv::hash_algo_is_seeded(hash.algo)) {
+    spdlog::warn("plugin {}: hashSeed '{}' has no effect on {} keys; engines seeded with "
+                 "PYTHONHASHSEED run a CBOR algorithm (set hashAlgorithm, e.g. sha256_cbor)",
+                 p.plugin_name(), *seed, kv::hash_algo_name(hash.algo));
+  }
+  o.hasher = std::make_shared<const kv::BlockHasher>(std::move(hash));
   KVTIER_ASSIGN_OR_RETURN(PluginParams block_index, indexer.section("kvBlockIndexConfig"));
   KVTIER_ASSIGN_OR_RETURN(int64_t max_blocks, block_index.integer("maxPrefixBlocksToMatch",
                                                                   int64_t(o.max_prefix_blocks), 1));

@@ -12,12 +12,14 @@ PrecisePrefixCacheScorer::PrecisePrefixCacheScorer(PrecisePrefixCacheScorerOptio
     : options_(std::move(options)),
       endpoint_ids_(std::move(endpoint_ids)),
       warned_block_size_(new std::atomic<bool>[endpoint_ids_.size()]()),
+      warned_hash_(new std::atomic<bool>[endpoint_ids_.size()]()),
       index_(endpoint_ids_.size(), options_.tiers, options_.max_keys_per_endpoint) {}
 
 PrecisePrefixCacheScorer::~PrecisePrefixCacheScorer() { subscriber_.reset(); }
 
 Expected<std::unique_ptr<PrecisePrefixCacheScorer>> PrecisePrefixCacheScorer::create(
     PrecisePrefixCacheScorerOptions options, std::vector<std::string> endpoint_ids) {
+  if (!options.hasher) options.hasher = kv::BlockHasher::default_hasher();
   std::unique_ptr<PrecisePrefixCacheScorer> scorer(
       new PrecisePrefixCacheScorer(std::move(options), std::move(endpoint_ids)));
   if (!scorer->options_.sources.empty()) {
@@ -62,11 +64,39 @@ void PrecisePrefixCacheScorer::check_block_size(const EndpointView& endpoint) {
       endpoint.id, *size, options_.block_size);
 }
 
+void PrecisePrefixCacheScorer::check_hash(const EndpointView& endpoint) {
+  const EndpointMetrics& m = endpoint.metrics;
+  if (!m.hash_algo || endpoint.index >= endpoint_ids_.size()) return;
+  const kv::BlockHasher& ours = *options_.hasher;
+  const std::string_view our_algo = kv::hash_algo_name(ours.algo());
+  std::string why;
+  if (*m.hash_algo != our_algo) {
+    why = fmt::format("hashes blocks with '{}' but the scorer computes '{}' keys "
+                      "(set tokenProcessorConfig.hashAlgorithm to the engines' "
+                      "--prefix-caching-hash-algo)",
+                      *m.hash_algo, our_algo);
+  } else if (m.hash_fingerprint && *m.hash_fingerprint != ours.fingerprint()) {
+    why = fmt::format("hashes blocks with '{}' from another hash seed than the scorer's "
+                      "hashSeed '{}' (set it to the engines' PYTHONHASHSEED; an engine without "
+                      "PYTHONHASHSEED draws a random one)",
+                      our_algo, ours.seed().value_or(""));
+  } else {
+    return;
+  }
+  if (warned_hash_[endpoint.index].exchange(true)) return;
+  spdlog::warn("precise-prefix-cache-scorer: endpoint {} {}: its KV events can never match",
+               endpoint.id, why);
+}
+
 std::vector<double> PrecisePrefixCacheScorer::score(const SchedulingRequest& request,
                                                     std::span<const EndpointView> candidates) {
-  for (const auto& c : candidates) check_block_size(c);
+  for (const auto& c : candidates) {
+    check_block_size(c);
+    check_hash(c);
+  }
   std::vector<double> scores(candidates.size(), 0.0);
-  const auto keys = request.block_keys(options_.block_size, options_.max_prefix_blocks);
+  const auto keys =
+      request.block_keys(*options_.hasher, options_.block_size, options_.max_prefix_blocks);
   if (keys.empty()) return scores;
   const auto now = KvBlockIndex::Clock::now();
   for (size_t i = 0; i < candidates.size(); ++i) {
@@ -94,7 +124,8 @@ std::vector<double> PrecisePrefixCacheScorer::score(const SchedulingRequest& req
 void PrecisePrefixCacheScorer::on_routed(const SchedulingRequest& request,
                                          const EndpointView& chosen) {
   if (!options_.speculative_indexing) return;
-  const auto keys = request.block_keys(options_.block_size, options_.max_prefix_blocks);
+  const auto keys =
+      request.block_keys(*options_.hasher, options_.block_size, options_.max_prefix_blocks);
   if (keys.empty()) return;
   index_.add_speculative(chosen.index, keys,
                          KvBlockIndex::Clock::now() + options_.speculative_ttl);

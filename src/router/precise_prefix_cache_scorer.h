@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "kv/block_hasher.h"
 #include "router/kv_block_index.h"
 #include "router/kv_event_subscriber.h"
 #include "router/scorer.h"
@@ -22,6 +23,9 @@ struct PrecisePrefixCacheScorerOptions {
   enum class Normalization { kTotalBlocks, kMinMax };
 
   int32_t block_size = 16;            // tokenProcessorConfig.blockSize: must equal the engines'
+  // tokenProcessorConfig.hashAlgorithm and hashSeed: the engines' --prefix-caching-hash-algo and
+  // PYTHONHASHSEED. Null: xxh3_64, kvtier's default.
+  std::shared_ptr<const kv::BlockHasher> hasher;
   size_t max_prefix_blocks = 256;     // maxPrefixBlocksToMatch
   std::vector<TierWeight> tiers = {{"gpu", 1.0}, {"cpu", 0.8}};  // kvCacheBackendConfigs
   size_t max_keys_per_endpoint = 100'000'000;
@@ -57,12 +61,15 @@ class PrecisePrefixCacheScorer : public Scorer {
   std::optional<size_t> resolve_topic(std::string_view topic) const;
 
   void check_block_size(const EndpointView& endpoint);
+  void check_hash(const EndpointView& endpoint);
 
   PrecisePrefixCacheScorerOptions options_;
   std::vector<std::string> endpoint_ids_;
   // Per endpoint: warned that its block size differs from the scorer's (a config mistake that
   // makes every lookup miss). Set from any connection's thread.
   std::unique_ptr<std::atomic<bool>[]> warned_block_size_;
+  // Per endpoint: warned that its hash algorithm or seed (vllm:cache_config_info) differs.
+  std::unique_ptr<std::atomic<bool>[]> warned_hash_;
   KvBlockIndex index_;
   std::unique_ptr<KvEventSubscriber> subscriber_;  // declared last: stops before index_ goes
 };

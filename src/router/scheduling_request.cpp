@@ -11,19 +11,31 @@ SchedulingRequest::SchedulingRequest(std::vector<int32_t> prompt_tokens, std::st
 
 std::span<const uint64_t> SchedulingRequest::block_keys(int32_t block_size,
                                                         size_t max_blocks) const {
+  return block_keys(*kv::BlockHasher::default_hasher(), block_size, max_blocks);
+}
+
+std::span<const uint64_t> SchedulingRequest::block_keys(const kv::BlockHasher& hasher,
+                                                        int32_t block_size,
+                                                        size_t max_blocks) const {
   if (block_size <= 0) return {};
-  std::vector<uint64_t>* keys = nullptr;
-  for (auto& [size, k] : keys_by_block_size_) {
-    if (size == block_size) keys = &k;
+  Keys* k = nullptr;
+  for (auto& candidate : keys_) {
+    if (candidate.hasher == &hasher && candidate.block_size == block_size) k = &candidate;
   }
-  if (!keys) keys = &keys_by_block_size_.emplace_back(block_size, std::vector<uint64_t>()).second;
+  if (!k) {
+    // The chain does not own the hasher: an aliasing shared_ptr with no control block.
+    std::shared_ptr<const kv::BlockHasher> borrowed(std::shared_ptr<const kv::BlockHasher>(),
+                                                    &hasher);
+    k = &keys_.emplace_back(Keys{&hasher, block_size, kv::BlockHashChain(borrowed, cache_salt_),
+                                 {}});
+  }
   const size_t full = tokens_.size() / size_t(block_size);
   const size_t wanted = std::min(full, max_blocks);
-  if (keys->size() < wanted) {
+  if (k->keys.size() < wanted) {
     std::span<const int32_t> tokens(tokens_.data(), wanted * size_t(block_size));
-    kv::extend_block_hashes(*keys, tokens, block_size, kv::salt_key(cache_salt_));
+    k->chain.extend(k->keys, tokens, block_size);
   }
-  return std::span<const uint64_t>(keys->data(), std::min(keys->size(), wanted));
+  return std::span<const uint64_t>(k->keys.data(), std::min(k->keys.size(), wanted));
 }
 
 }  // namespace kvtier::router

@@ -5,8 +5,9 @@
 #include <cstdint>
 #include <span>
 #include <string>
-#include <utility>
 #include <vector>
+
+#include "kv/block_hasher.h"
 
 namespace kvtier::router {
 
@@ -23,12 +24,22 @@ class SchedulingRequest {
 
   // Keys of the first min(full blocks, max_blocks) blocks of the prompt: kv::hash_token_blocks.
   std::span<const uint64_t> block_keys(int32_t block_size, size_t max_blocks) const;
+  // The same under `hasher`'s algorithm and seed (the engines' --prefix-caching-hash-algo and
+  // PYTHONHASHSEED). The hasher must outlive the request.
+  std::span<const uint64_t> block_keys(const kv::BlockHasher& hasher, int32_t block_size,
+                                       size_t max_blocks) const;
 
  private:
+  struct Keys {
+    const kv::BlockHasher* hasher;
+    int32_t block_size;
+    kv::BlockHashChain chain;
+    std::vector<uint64_t> keys;
+  };
   std::vector<int32_t> tokens_;
   std::string cache_salt_;
   bool has_prompt_ = false;
-  mutable std::vector<std::pair<int32_t, std::vector<uint64_t>>> keys_by_block_size_;
+  mutable std::vector<Keys> keys_;  // one per (hasher, block size) asked for
 };
 
 }  // namespace kvtier::router

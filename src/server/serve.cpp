@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/engine.h"
+#include "kv/block_hasher.h"
 #include "model/checkpoint.h"
 #include "server/api.h"
 #include "server/api_request.h"
@@ -46,6 +47,8 @@ int wait_for_signal(const sigset_t& set, milliseconds wait) {
 const char* python_bool(bool b) { return b ? "True" : "False"; }
 
 Labels cache_config_labels(const ServeOptions& o, const engine::EngineInfo& info) {
+  const kv::BlockHasher& hasher =
+      o.engine.block_hasher ? *o.engine.block_hasher : *kv::BlockHasher::default_hasher();
   return {{"block_size", std::to_string(info.block_size)},
           {"cache_dtype", "auto"},
           {"enable_prefix_caching", python_bool(info.enable_prefix_caching)},
@@ -56,7 +59,10 @@ Labels cache_config_labels(const ServeOptions& o, const engine::EngineInfo& info
           {"num_gpu_blocks_override", o.engine.num_gpu_blocks_override
                                           ? std::to_string(*o.engine.num_gpu_blocks_override)
                                           : std::string("None")},
-          {"prefix_caching_hash_algo", "xxhash"}};
+          {"prefix_caching_hash_algo", std::string(kv::hash_algo_name(hasher.algo()))},
+          // kvtier's own: names the algorithm and hash seed without the seed, so a router can
+          // warn when its keys could never match this engine's.
+          {"prefix_caching_hash_fingerprint", fmt::format("{:016x}", hasher.fingerprint())}};
 }
 
 // vLLM's periodic log line, from the difference between two stats snapshots.

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/paths.h"
+#include "kv/block_hasher.h"
+#include "kv/hash_algo.h"
 #include "model/load_format.h"
 #include "server/arg_prefix.h"
 
@@ -26,6 +28,7 @@ struct RawFlags {
   double gpu_memory_utilization = 0.9;
   std::optional<int32_t> num_gpu_blocks_override;
   bool enable_prefix_caching = true;
+  std::string prefix_caching_hash_algo{kv::kDefaultHashAlgoName};
   bool enable_chunked_prefill = true;
   std::string kv_transfer_config;
   std::string kv_events_config;
@@ -82,6 +85,10 @@ void add_flags(CLI::App& app, RawFlags& f) {
                  "Number of KV blocks, overriding the memory-based size");
   app.add_flag("--enable-prefix-caching,!--no-enable-prefix-caching", f.enable_prefix_caching,
                "Prefix caching (default on)");
+  app.add_option("--prefix-caching-hash-algo", f.prefix_caching_hash_algo,
+                 "Block hash: " + kv::hash_algo_choices() +
+                     " (sha256_cbor as vLLM >= 0.11, seeded by PYTHONHASHSEED)")
+      ->capture_default_str();
   app.add_flag("--enable-chunked-prefill,!--no-enable-chunked-prefill", f.enable_chunked_prefill,
                "Chunked prefill (default on)");
   app.add_option("--kv-transfer-config", f.kv_transfer_config,
@@ -208,6 +215,9 @@ Expected<ServeOptions> build_options(const RawFlags& f) {
   o.max_num_batched_tokens_set = f.max_num_batched_tokens > 0;
   e.max_model_len = f.max_model_len;
   e.enable_prefix_caching = f.enable_prefix_caching;
+  KVTIER_ASSIGN_OR_RETURN(const kv::HashAlgo hash_algo,
+                          kv::parse_hash_algo(f.prefix_caching_hash_algo));
+  e.block_hasher = kv::BlockHasher::from_environment(hash_algo);
   e.enable_chunked_prefill = f.enable_chunked_prefill;
   e.gpu_memory_utilization = f.gpu_memory_utilization;
   e.num_gpu_blocks_override = f.num_gpu_blocks_override;
