@@ -24,14 +24,15 @@ CLI::Option* add_optional(CLI::App& app, const std::string& names, std::optional
 void add_bench_options(CLI::App& app, RawBenchArgs& raw) {
   app.add_option("--target", raw.target, "Server URL, e.g. http://localhost:8000");
   add_list(app, "--data", raw.data,
-           "Synthetic data as JSON or key=value: prompt_tokens, output_tokens (+ _stdev, _min, "
-           "_max), prefix_tokens, prefix_count, prefix_buckets, turns");
+           "Synthetic data as JSON or key=value, or a .json/.yaml file of them: prompt_tokens, "
+           "output_tokens (+ _stdev, _min, _max), prefix_tokens, prefix_count, prefix_buckets, "
+           "turns");
   app.add_option("--profile,--rate-type", raw.profile,
                  "synchronous, concurrent, throughput, constant, poisson or sweep")
       ->capture_default_str();
   add_list(app, "--rate", raw.rate,
-           "Comma list: concurrency levels (concurrent), requests/s (constant, poisson), or the "
-           "number of benchmarks (sweep, default 10)");
+           "Comma list: concurrency levels (concurrent), the concurrency cap (throughput), "
+           "requests/s (constant, poisson), or the number of benchmarks (sweep, default 10)");
   app.add_option("--backend,--backend-type", raw.backend, "openai_http")->capture_default_str();
   app.add_option("--backend-kwargs,--backend-args", raw.backend_kwargs,
                  "JSON: api_key, timeout, timeout_connect, headers, extras/extra_body (extra body "
@@ -45,7 +46,8 @@ void add_bench_options(CLI::App& app, RawBenchArgs& raw) {
   add_optional(app, "--random-seed", raw.random_seed, "Seed for data and arrivals (default 42)");
   app.add_option("--output-dir", raw.output_dir, "Folder for the output files (default: .)");
   add_list(app, "--outputs", raw.outputs,
-           "json, csv, console or file names (benchmarks.json, /tmp/run.csv); default json,csv");
+           "json, csv, html, yaml, console or file names (benchmarks.json, /tmp/run.csv); "
+           "default json,csv");
   app.add_option("--output-path", raw.output_path, "Legacy: one output file (or its folder)");
   app.add_flag("--disable-console,--disable-console-outputs", raw.disable_console, "Print nothing");
   app.add_flag("--disable-console-interactive,--disable-progress", raw.disable_progress,
@@ -59,8 +61,14 @@ void add_bench_options(CLI::App& app, RawBenchArgs& raw) {
   add_optional(app, "--max-seconds", raw.max_seconds, "Duration of each benchmark");
   add_optional(app, "--max-requests", raw.max_requests, "Requests per benchmark");
   add_optional(app, "--max-errors", raw.max_errors, "Stop a benchmark after this many errors");
+  add_optional(app, "--max-error-rate", raw.max_error_rate,
+               "Stop a benchmark once this fraction (0-1) of its last 30 finished requests "
+               "errored (GuideLLM's sliding window)");
+  add_optional(app, "--rampup", raw.rampup,
+               "Seconds to ramp up the load at each benchmark's start: concurrent and "
+               "throughput stagger their first requests, constant raises its rate linearly");
   add_optional(app, "--max-concurrency", raw.max_concurrency,
-               "In-flight cap for throughput, constant, poisson and sweep");
+               "In-flight cap for constant, poisson and sweep");
   app.add_option("--io-threads", raw.io_threads,
                  "Client network threads (default: half the cores, 1 to 4)");
 }

@@ -1,5 +1,7 @@
 #include "bench/bench_config.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <thread>
@@ -9,17 +11,34 @@
 namespace kvtier::bench {
 namespace {
 
-bool is_integer(double v) {
-  return std::floor(v) == v;
-}
+bool is_integer(double v) { return std::floor(v) == v; }
 
 Status check_rates(BenchConfig& c) {
   const auto name = profile_kind_name(c.profile);
   switch (c.profile) {
     case ProfileKind::kSynchronous:
-    case ProfileKind::kThroughput:
       if (!c.rates.empty()) {
         return invalid_argument("--rate: not used by --profile {} (leave it out)", name);
+      }
+      break;
+    case ProfileKind::kThroughput:
+      // GuideLLM >= 0.5 requires the cap ("ThroughputProfile requires a rate parameter") and
+      // takes the first --rate as max_concurrency.
+      if (c.rates.empty()) {
+        return invalid_argument(
+            "--rate: --profile throughput needs the concurrency cap (its requests in flight), "
+            "e.g. --rate 64");
+      }
+      if (c.rates[0] < 1 || !is_integer(c.rates[0])) {
+        return invalid_argument(
+            "--rate {}: throughput's concurrency cap must be a whole number >= 1", c.rates[0]);
+      }
+      if (c.rates.size() > 1) {
+        c.warnings.push_back(fmt::format(
+            "--rate: --profile throughput runs one benchmark; using its first value {} as the "
+            "concurrency cap and ignoring the rest",
+            c.rates[0]));
+        c.rates.resize(1);
       }
       break;
     case ProfileKind::kConcurrent:
@@ -190,6 +209,10 @@ Status resolve_outputs(const RawBenchArgs& raw, BenchConfig& c) {
       c.outputs.push_back({OutputKind::kJson, c.output_dir / "benchmarks.json"});
     } else if (o == "csv") {
       c.outputs.push_back({OutputKind::kCsv, c.output_dir / "benchmarks.csv"});
+    } else if (o == "html") {
+      c.outputs.push_back({OutputKind::kHtml, c.output_dir / "benchmarks.html"});
+    } else if (o == "yaml") {
+      c.outputs.push_back({OutputKind::kYaml, c.output_dir / "benchmarks.yaml"});
     } else if (o == "console") {
       // Tables go to the console anyway unless --disable-console.
     } else {
@@ -199,14 +222,15 @@ Status resolve_outputs(const RawBenchArgs& raw, BenchConfig& c) {
         c.outputs.push_back({OutputKind::kJson, p});
       } else if (ext == ".csv") {
         c.outputs.push_back({OutputKind::kCsv, p});
-      } else if (o == "html" || o == "yaml" || ext == ".html" || ext == ".yaml" || ext == ".yml") {
-        return make_error(ErrorCode::kUnimplemented,
-                          "--outputs {}: only json and csv outputs are supported (use "
-                          "`kvtier report` for HTML)",
-                          o);
+      } else if (ext == ".html" || ext == ".htm") {
+        c.outputs.push_back({OutputKind::kHtml, p});
+      } else if (ext == ".yaml" || ext == ".yml") {
+        c.outputs.push_back({OutputKind::kYaml, p});
       } else {
         return invalid_argument(
-            "--outputs {}: expected json, csv, console or a file name ending in .json or .csv", o);
+            "--outputs {}: expected json, csv, html, yaml, console or a file name ending in "
+            ".json, .csv, .html or .yaml",
+            o);
       }
     }
   }
@@ -259,7 +283,26 @@ Expected<BenchConfig> make_bench_config(const RawBenchArgs& raw) {
   }
   if (raw.data.size() > 1) return invalid_argument("--data: give it once (one synthetic config)");
   c.data_text = raw.data[0];
-  KVTIER_ASSIGN_OR_RETURN(c.data, parse_data_config(raw.data[0]));
+  if (raw.data_json) {
+    auto data = data_config_from_json(*raw.data_json);
+    if (!data) {
+      return Status(data.error().code(),
+                    fmt::format("--data {}: {}", raw.data[0], data.error().message()));
+    }
+    c.data = std::move(data).value();
+  } else {
+    KVTIER_ASSIGN_OR_RETURN(c.data, parse_data_config(raw.data[0]));
+  }
+  if (!c.data.ignored_keys.empty()) {
+    std::string keys;
+    for (const auto& k : c.data.ignored_keys) keys += (keys.empty() ? "'" : ", '") + k + "'";
+    // GuideLLM's SyntheticTextDatasetConfig allows extra keys (pydantic extra="allow") and
+    // ignores them; a typo then silently changes the workload, so say which were ignored.
+    c.warnings.push_back(fmt::format(
+        "--data: ignoring unknown key{} {} (known: prompt_tokens, output_tokens and their "
+        "_stdev/_min/_max, prefix_tokens, prefix_count, prefix_buckets, turns)",
+        c.data.ignored_keys.size() > 1 ? "s" : "", keys));
+  }
 
   KVTIER_ASSIGN_OR_RETURN(c.profile, parse_profile_kind(raw.profile));
   KVTIER_ASSIGN_OR_RETURN(c.rates, parse_number_list("--rate", raw.rate));
@@ -284,18 +327,45 @@ Expected<BenchConfig> make_bench_config(const RawBenchArgs& raw) {
   c.max_seconds = raw.max_seconds;
   c.max_requests = raw.max_requests;
   c.max_errors = raw.max_errors;
+  if (raw.max_error_rate) {
+    // GuideLLM's ErrorRate: a fraction strictly between 0 and 1.
+    if (!(*raw.max_error_rate > 0 && *raw.max_error_rate < 1)) {
+      return invalid_argument("--max-error-rate {}: must be a fraction between 0 and 1, e.g. 0.05",
+                              *raw.max_error_rate);
+    }
+    c.max_error_rate = raw.max_error_rate;
+  }
+  if (raw.rampup) {
+    if (!(*raw.rampup >= 0) || !std::isfinite(*raw.rampup)) {
+      return invalid_argument("--rampup {}: must be seconds >= 0", *raw.rampup);
+    }
+    if (c.profile == ProfileKind::kSynchronous || c.profile == ProfileKind::kPoisson) {
+      // GuideLLM passes rampup_duration only to concurrent, throughput and constant strategies.
+      return invalid_argument(
+          "--rampup: applies to concurrent, throughput, constant and sweep (its throughput "
+          "benchmark), not {}",
+          profile_kind_name(c.profile));
+    }
+    if (c.max_seconds && *raw.rampup >= *c.max_seconds) {
+      return invalid_argument("--rampup {}: must be shorter than --max-seconds {}", *raw.rampup,
+                              *c.max_seconds);
+    }
+    c.rampup = *raw.rampup;
+  }
   if (raw.max_concurrency) {
     if (*raw.max_concurrency < 1) {
       return invalid_argument("--max-concurrency {}: must be >= 1", *raw.max_concurrency);
     }
-    if (c.profile == ProfileKind::kSynchronous || c.profile == ProfileKind::kConcurrent) {
+    if (c.profile == ProfileKind::kSynchronous || c.profile == ProfileKind::kConcurrent ||
+        c.profile == ProfileKind::kThroughput) {
       return invalid_argument(
-          "--max-concurrency: applies to throughput, constant, poisson and "
-          "sweep, not {} (its --rate is the concurrency)",
+          "--max-concurrency: applies to constant, poisson and sweep, not {} (its --rate is the "
+          "concurrency)",
           profile_kind_name(c.profile));
     }
     c.max_concurrency = raw.max_concurrency;
   }
+  if (c.profile == ProfileKind::kThroughput) c.max_concurrency = static_cast<int64_t>(c.rates[0]);
   if (!raw.warmup.empty()) {
     KVTIER_ASSIGN_OR_RETURN(c.warmup, parse_phase("--warmup", raw.warmup));
   }
@@ -361,7 +431,9 @@ nlohmann::json BenchConfig::args_json() const {
           {"max_seconds", opt(max_seconds)},
           {"max_requests", opt(max_requests)},
           {"max_errors", opt(max_errors)},
+          {"max_error_rate", opt(max_error_rate)},
           {"max_concurrency", opt(max_concurrency)},
+          {"rampup", rampup},
           {"warmup", warmup.empty() ? nlohmann::json(nullptr) : warmup.to_json()},
           {"cooldown", cooldown.empty() ? nlohmann::json(nullptr) : cooldown.to_json()}};
 }

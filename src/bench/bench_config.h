@@ -20,7 +20,9 @@ enum class ProfileKind { kSynchronous, kConcurrent, kThroughput, kConstant, kPoi
 Expected<ProfileKind> parse_profile_kind(std::string_view text);
 std::string_view profile_kind_name(ProfileKind kind);
 
-enum class OutputKind { kJson, kCsv };
+// GuideLLM's output kinds. kHtml is the `kvtier report` page for the run's benchmarks.json,
+// which the CLI writes (the report module renders it; see HtmlWriter in bench_report.h).
+enum class OutputKind { kJson, kCsv, kHtml, kYaml };
 struct OutputSpec {
   OutputKind kind = OutputKind::kJson;
   std::filesystem::path path;  // resolved against --output-dir
@@ -29,6 +31,9 @@ struct OutputSpec {
 struct RawBenchArgs {
   std::string target;
   std::vector<std::string> data;
+  // The --data file when the CLI already read it (YAML: the CLI links the YAML parser). Keys as
+  // in the JSON form; `data` keeps the path for the args block.
+  std::optional<nlohmann::json> data_json;
   std::string profile = "sweep";
   std::vector<std::string> rate;
   std::string backend = "openai_http";
@@ -48,7 +53,9 @@ struct RawBenchArgs {
   std::optional<double> max_seconds;
   std::optional<int64_t> max_requests;
   std::optional<int64_t> max_errors;
+  std::optional<double> max_error_rate;
   std::optional<int64_t> max_concurrency;
+  std::optional<double> rampup;
   int io_threads = 0;  // 0: chosen from the machine's cores
 };
 
@@ -60,7 +67,11 @@ struct BenchConfig {
   std::optional<double> max_seconds;
   std::optional<int64_t> max_requests;
   std::optional<int64_t> max_errors;
-  std::optional<int64_t> max_concurrency;
+  // GuideLLM's max_error_rate constraint: a benchmark stops once this fraction of the last
+  // kErrorRateWindow finished requests errored (checked from the window's-th request on).
+  std::optional<double> max_error_rate;
+  std::optional<int64_t> max_concurrency;  // for throughput: its --rate
+  double rampup = 0;  // seconds over which concurrent/throughput/constant ramp up their load
   PhaseSpec warmup, cooldown;
   int64_t random_seed = 42;
   std::string data_text;
@@ -79,6 +90,8 @@ struct BenchConfig {
   int io_threads = 1;
   bool console = true;
   bool progress = true;
+  // Accepted but worth saying, e.g. --data keys that are ignored; the CLI prints each once.
+  std::vector<std::string> warnings;
 
   // GuideLLM's "args" block of benchmarks.json: the options as given, and (once a run resolved
   // them) the model and processor it used.

@@ -1,25 +1,24 @@
 #include "bench/bench_report.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <sstream>
 
 #include "bench/atomic_file.h"
 #include "bench/interrupt.h"
+#include "bench/scheduler_summary.h"
+#include "bench/yaml_writer.h"
 
 namespace kvtier::bench {
 namespace {
 
 using Json = nlohmann::json;
 
-Json opt(const std::optional<double>& v) {
-  return v ? Json(*v) : Json(nullptr);
-}
-Json opt(const std::optional<int64_t>& v) {
-  return v ? Json(*v) : Json(nullptr);
-}
+Json opt(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+Json opt(const std::optional<int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
 
-std::string dump(const Json& j) {
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 const char* info_status(RequestStatus s) {
   switch (s) {
@@ -39,6 +38,11 @@ Json constraints_json(const BenchConfig& c) {
     j["max_seconds"] = {{"type_", "max_duration"}, {"max_duration", *c.max_seconds}};
   if (c.max_requests) j["max_requests"] = {{"type_", "max_number"}, {"max_num", *c.max_requests}};
   if (c.max_errors) j["max_errors"] = {{"type_", "max_errors"}, {"max_errors", *c.max_errors}};
+  if (c.max_error_rate) {
+    j["max_error_rate"] = {{"type_", "max_error_rate"},
+                           {"max_error_rate", *c.max_error_rate},
+                           {"window_size", kErrorRateWindow}};
+  }
   return j;
 }
 
@@ -46,12 +50,6 @@ Json benchmark_head(const BenchReport& report, const BenchmarkResult& b) {
   const auto& c = report.config;
   const auto& w = b.window;
   const int64_t total = b.metrics.successful + b.metrics.incomplete + b.metrics.errored;
-  int64_t made[3] = {0, 0, 0};
-  for (const auto& r : b.run.records) {
-    ++made[r.status == RequestStatus::kSuccessful   ? 0
-           : r.status == RequestStatus::kIncomplete ? 1
-                                                    : 2];
-  }
   Json config = {{"id_", fmt::format("{}-{}", report.run_id, b.index)},
                  {"run_id", report.run_id},
                  {"run_index", b.index},
@@ -74,23 +72,13 @@ Json benchmark_head(const BenchReport& report, const BenchmarkResult& b) {
                    {"request_format", request_format_route(c.request_format)},
                    {"stream", c.stream}}},
                  {"environment", {{"tool", "kvtier bench"}, {"io_threads", c.io_threads}}}};
-  Json scheduler_metrics = {{"start_time", w.request_start},
-                            {"request_start_time", w.request_start},
-                            {"measure_start_time", w.measure_start},
-                            {"measure_end_time", w.measure_end},
-                            {"request_end_time", w.request_end},
-                            {"end_time", w.request_end},
-                            {"requests_made",
-                             {{"successful", made[0]},
-                              {"incomplete", made[1]},
-                              {"errored", made[2]},
-                              {"total", made[0] + made[1] + made[2]}}}};
   return {{"type_", "generative_benchmark"},
           {"id_", fmt::format("{}-{}", report.run_id, b.index)},
           {"run_id", report.run_id},
           {"run_index", b.index},
           {"config", config},
-          {"scheduler_metrics", scheduler_metrics},
+          {"scheduler_state", scheduler_state_json(b.run, c.io_threads)},
+          {"scheduler_metrics", scheduler_metrics_json(b.run, w)},
           {"start_time", w.measure_start},
           {"end_time", w.measure_end},
           {"duration", w.measure_end - w.measure_start},
@@ -137,9 +125,7 @@ void write_benchmark(const BenchReport& report, const BenchmarkResult& b, std::o
   out << "}";
 }
 
-std::string num(double v) {
-  return fmt::format("{:.6g}", v);
-}
+std::string num(double v) { return fmt::format("{:.6g}", v); }
 
 }  // namespace
 
@@ -169,41 +155,49 @@ Json request_to_json(const RequestRecord& r) {
                   {"request_iterations", r.request_iterations},
                   {"token_iterations", r.token_iterations},
                   {"request_end", opt(r.request_end)},
-                  {"resolve_start", opt(r.request_start)},
-                  {"resolve_end", r.end_time()}};
+                  {"dequeued", r.dispatch_time},
+                  {"scheduled_at", r.dispatch_time},
+                  {"resolve_start", r.dispatch_time},
+                  {"resolve_end", r.end_time()},
+                  {"finalized", r.finalize_time}};
   Json info = {{"request_id", r.request_id},
                {"conversation_id", std::to_string(r.conversation_index)},
                {"turn_index", r.turn_index},
                {"status", info_status(r.status)},
                {"error", r.error.empty() ? Json(nullptr) : Json(r.error)},
                {"timings", timings}};
-  Json j = {
-      {"type_", "generative_request_stats"},
-      {"request_id", r.request_id},
-      {"response_id", r.response_id.empty() ? Json(nullptr) : Json(r.response_id)},
-      {"request_args", r.request_args.empty() ? Json(nullptr) : Json(r.request_args)},
-      {"output", r.keep_details ? Json(r.output) : Json(nullptr)},
-      {"info", info},
-      {"input_metrics",
-       {{"text_tokens", opt(r.prompt_tokens)},
-        {"total_tokens", opt(r.prompt_tokens)},
-        {"cached_tokens", opt(r.cached_tokens)}}},
-      {"output_metrics", {{"text_tokens", opt(r.output_tokens)}, {"total_tokens", opt(outputs)}}},
-      {"request_start_time", r.start_time()},
-      {"request_end_time", r.end_time()},
-      {"request_latency", opt(latency)},
-      {"prompt_tokens", opt(r.prompt_tokens)},
-      {"output_tokens", opt(outputs)},
-      {"total_tokens", r.total_tokens()},
-      {"time_to_first_token_ms", opt(r.time_to_first_token_ms())},
-      {"time_per_output_token_ms", opt(r.time_per_output_token_ms())},
-      {"inter_token_latency_ms", opt(r.inter_token_latency_ms())},
-      {"inter_chunk_latency_ms", opt(r.inter_chunk_latency_ms())},
-      {"tokens_per_second",
-       latency && *latency > 0 ? Json(r.total_tokens() / *latency) : Json(nullptr)},
-      {"output_tokens_per_second", latency && *latency > 0 && outputs
-                                       ? Json(static_cast<double>(*outputs) / *latency)
-                                       : Json(nullptr)}};
+  Json j = {{"type_", "generative_request_stats"},
+            {"request_id", r.request_id},
+            {"response_id", r.response_id.empty() ? Json(nullptr) : Json(r.response_id)},
+            {"request_args", r.request_args.empty() ? Json(nullptr) : Json(r.request_args)},
+            {"output", r.keep_details ? Json(r.output) : Json(nullptr)},
+            {"info", info},
+            {"input_metrics",
+             {{"text_tokens", opt(r.prompt_tokens)},
+              {"total_tokens", opt(r.prompt_tokens)},
+              {"cached_tokens", opt(r.cached_tokens)}}},
+            {"output_metrics",
+             {{"text_tokens", opt(r.output_tokens)},
+              {"text_words", opt(r.output_words)},
+              {"text_characters", opt(r.output_characters)},
+              {"total_tokens", opt(outputs)}}},
+            {"request_start_time", r.start_time()},
+            {"request_end_time", r.end_time()},
+            {"request_latency", opt(latency)},
+            {"prompt_tokens", opt(r.prompt_tokens)},
+            {"output_tokens", opt(outputs)},
+            {"total_tokens", r.total_tokens()},
+            {"time_to_first_token_ms", opt(r.time_to_first_token_ms())},
+            {"time_per_output_token_ms", opt(r.time_per_output_token_ms())},
+            {"inter_token_latency_ms", opt(r.inter_token_latency_ms())},
+            {"inter_chunk_latency_ms", opt(r.inter_chunk_latency_ms())},
+            {"output_tokens_per_iteration", opt(r.output_tokens_per_iteration())},
+            {"iter_tokens_per_iteration", opt(r.iter_tokens_per_iteration())},
+            {"tokens_per_second",
+             latency && *latency > 0 ? Json(r.total_tokens() / *latency) : Json(nullptr)},
+            {"output_tokens_per_second", latency && *latency > 0 && outputs
+                                             ? Json(static_cast<double>(*outputs) / *latency)
+                                             : Json(nullptr)}};
   return j;
 }
 
@@ -251,7 +245,8 @@ void write_benchmarks_csv(const BenchReport& report, std::ostream& out) {
     const auto& itl = m.inter_token_latency_ms.successful;
     const auto& tpot = m.time_per_output_token_ms.successful;
     out << fmt::format(
-        "{},{},{},{:.6f},{:.6f},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},"
+        "{},{},{},{:.6f},{:.6f},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{"
+        "},"
         "{},{},{}\n",
         b.index, b.run.strategy.label(), num(b.run.strategy.level()), b.window.measure_start,
         b.window.measure_end, num(b.window.measure_end - b.window.measure_start), m.successful,
@@ -280,7 +275,16 @@ std::string_view run_state_name(RunState state) {
   return "running";
 }
 
-Status write_outputs(const BenchReport& report) {
+void write_benchmarks_yaml(const BenchReport& report, std::ostream& out) {
+  // The same document as benchmarks.json, read back into a tree to be written as YAML.
+  std::stringstream json;
+  write_benchmarks_json(report, json);
+  write_yaml(nlohmann::json::parse(json), out);
+}
+
+Status write_outputs(const BenchReport& report, const HtmlWriter& html) {
+  std::optional<std::filesystem::path> json_written;
+  std::vector<std::filesystem::path> pages;
   for (const auto& o : report.config.outputs) {
     std::error_code ec;
     if (o.path.has_parent_path()) std::filesystem::create_directories(o.path.parent_path(), ec);
@@ -288,14 +292,47 @@ Status write_outputs(const BenchReport& report) {
       return make_error(ErrorCode::kNotFound, "--outputs {}: cannot create folder {}: {}",
                         o.path.string(), o.path.parent_path().string(), ec.message());
     }
+    if (o.kind == OutputKind::kHtml) {
+      pages.push_back(o.path);  // after the JSON it renders
+      continue;
+    }
     Status written = write_file_atomically(o.path, [&](std::ostream& out) {
-      if (o.kind == OutputKind::kJson) {
-        write_benchmarks_json(report, out);
-      } else {
-        write_benchmarks_csv(report, out);
+      switch (o.kind) {
+        case OutputKind::kJson:
+          write_benchmarks_json(report, out);
+          break;
+        case OutputKind::kCsv:
+          write_benchmarks_csv(report, out);
+          break;
+        case OutputKind::kYaml:
+          write_benchmarks_yaml(report, out);
+          break;
+        case OutputKind::kHtml:
+          break;
       }
     });
     if (!written) return Status(written.code(), "--outputs " + written.message());
+    if (o.kind == OutputKind::kJson && !json_written) json_written = o.path;
+  }
+  for (const auto& page : pages) {
+    if (!html) {
+      return make_error(ErrorCode::kUnimplemented,
+                        "--outputs {}: this program has no HTML report writer", page.string());
+    }
+    // Without a JSON output the page is made from a hidden JSON file beside it.
+    std::filesystem::path source = json_written.value_or(
+        page.parent_path() / fmt::format(".{}.json.tmp-{}", page.stem().string(), ::getpid()));
+    if (!json_written) {
+      Status written = write_file_atomically(
+          source, [&](std::ostream& out) { write_benchmarks_json(report, out); });
+      if (!written) return Status(written.code(), "--outputs " + written.message());
+    }
+    Status rendered = html(source, page);
+    if (!json_written) {
+      std::error_code ec;
+      std::filesystem::remove(source, ec);
+    }
+    if (!rendered) return Status(rendered.code(), "--outputs " + rendered.message());
   }
   return Status::ok();
 }

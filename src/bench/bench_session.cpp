@@ -108,16 +108,23 @@ Expected<ServerInfo> probe_server(const BenchConfig& config) {
   return info;
 }
 
-std::filesystem::path choose_processor(const BenchConfig& config, const ServerInfo& server) {
-  if (!config.processor.empty()) return config.processor;
+ProcessorChoice choose_processor_with_source(const BenchConfig& config, const ServerInfo& server) {
+  if (!config.processor.empty()) return {config.processor, "--processor"};
   for (const std::string& candidate : {server.model_root, server.model}) {
     if (candidate.empty()) continue;
     std::error_code ec;
     if (std::filesystem::is_regular_file(std::filesystem::path(candidate) / "tokenizer.json", ec)) {
-      return candidate;
+      return {candidate, "the served model's folder"};
     }
   }
-  return default_tokenizer_dir();
+  return {default_tokenizer_dir(),
+          fmt::format("the bundled Qwen3 tokenizer: the served model '{}' is not a local folder "
+                      "with tokenizer.json; pass --processor DIR for its own",
+                      server.model)};
+}
+
+std::filesystem::path choose_processor(const BenchConfig& config, const ServerInfo& server) {
+  return choose_processor_with_source(config, server).dir;
 }
 
 Expected<BenchReport> run_bench(const BenchConfig& config, const ServerInfo& server,
@@ -140,7 +147,8 @@ Expected<BenchReport> run_bench(const BenchConfig& config, const ServerInfo& ser
   body.model = server.model;
   body.stream = config.stream;
   body.extra_body = config.extra_body;
-  const RunLimits limits{config.max_seconds, config.max_requests, config.max_errors};
+  const RunLimits limits{config.max_seconds, config.max_requests, config.max_errors,
+                         config.max_error_rate};
 
   std::vector<double> measured;
   std::vector<Strategy> completed;
@@ -181,8 +189,8 @@ Expected<BenchReport> run_bench(const BenchConfig& config, const ServerInfo& ser
     const size_t index = measured.size();
     if (hooks.on_start) hooks.on_start(index, report.planned, strategy);
 
-    auto run = run_one(*client, config, codec, body, limits, strategy, index, report.planned,
-                       hooks);
+    auto run =
+        run_one(*client, config, codec, body, limits, strategy, index, report.planned, hooks);
     if (!run) return fail(run.error());
     if (run->interrupted_by != 0) {
       const int sig = run->interrupted_by;
@@ -210,12 +218,14 @@ Expected<BenchReport> run_bench(const BenchConfig& config, const ServerInfo& ser
 
 Expected<BenchReport> run_bench(const BenchConfig& config, const SessionHooks& hooks) {
   KVTIER_ASSIGN_OR_RETURN(auto server, probe_server(config));
-  const auto processor = choose_processor(config, server);
+  const auto choice = choose_processor_with_source(config, server);
+  const auto& processor = choice.dir;
   auto codec = load_token_codec(processor);
   if (!codec) {
     return Status(codec.error().code(), fmt::format("--processor {}: cannot load the tokenizer: {}",
                                                     processor.string(), codec.error().message()));
   }
+  if (hooks.on_tokenizer) hooks.on_tokenizer(choice);
   return run_bench(config, server, std::move(codec).value(), processor.string(), hooks);
 }
 

@@ -24,9 +24,17 @@ Expected<ServerInfo> probe_server(const BenchConfig& config);
 // tokenizer.json, else the bundled Qwen3 tokenizer.
 std::filesystem::path choose_processor(const BenchConfig& config, const ServerInfo& server);
 
+struct ProcessorChoice {
+  std::filesystem::path dir;
+  std::string source;  // why this one: "--processor", "the served model's folder", ...
+};
+ProcessorChoice choose_processor_with_source(const BenchConfig& config, const ServerInfo& server);
+
 struct SessionHooks {
   // Called before each benchmark starts: (index, planned count, strategy).
   std::function<void(size_t, size_t, const Strategy&)> on_start;
+  // Called once the tokenizer that cuts prompts is loaded, before the first benchmark.
+  std::function<void(const ProcessorChoice&)> on_tokenizer;
   std::function<void(size_t, size_t, const Strategy&, const ProgressSnapshot&)> on_progress;
   // Called each time the report gains a finished benchmark or ends (finished, interrupted, or
   // failed after some benchmark finished), with the report as it stands: `kvtier bench` rewrites

@@ -53,15 +53,25 @@ class Runner {
     ++launched_;
     ++in_flight_;
     peak_in_flight_ = std::max(peak_in_flight_, in_flight_);
+    if (limits_.max_requests && launched_ >= *limits_.max_requests && end_queuing_ == 0) {
+      end_queuing_ = BenchClock::now();
+    }
   }
   void submit_turn(ConversationPtr c, double scheduled);
   void on_done(ConversationPtr c, RequestRecord&& record);
-  void stop(std::string reason);
+  void stop(std::string reason, std::string constraint);
+  // The error rate over the last kErrorRateWindow finished requests once that many finished
+  // and it reached --max-error-rate (GuideLLM's MaxErrorRateConstraint), else none.
+  std::optional<int64_t> error_window_exceeded_locked(bool errored);
+  // Sleeps until `at` (BenchClock), reporting progress and honouring the interrupt flag;
+  // false when the run is stopping. `lock` holds mu_ on entry and on return.
+  bool sleep_until_locked(std::unique_lock<std::mutex>& lock, double at, double& last_progress,
+                          const ProgressFn& progress);
   // Stops the run if the interrupt flag is up; true if stopping. Called without mu_ held.
   bool check_interrupt();
   void sample_locked(size_t index);
   ProgressSnapshot snapshot_locked() const;
-  Status launch_initial(double now);
+  Status launch_initial(std::optional<double> deadline, const ProgressFn& progress);
   Status run_arrivals(std::optional<double> deadline, const ProgressFn& progress);
   void wait_until_finished(std::optional<double> deadline, const ProgressFn& progress);
 
@@ -79,6 +89,10 @@ class Runner {
   bool stopping_ = false;
   bool arrivals_done_ = false;
   std::string stop_reason_;
+  std::string stop_constraint_;
+  double end_queuing_ = 0;
+  std::deque<bool> error_window_;  // --max-error-rate: whether each recent request errored
+  int64_t window_errors_ = 0;
   int64_t launched_ = 0, in_flight_ = 0, peak_in_flight_ = 0, pending_refills_ = 0;
   int64_t callbacks_running_ = 0;  // on_done calls not yet returned: they still use *this
   int64_t counts_[3] = {0, 0, 0};
@@ -91,6 +105,7 @@ class Runner {
   std::optional<Status> failure_;
   std::optional<std::string> all_failed_;  // the last error once every request so far failed
   int interrupted_by_ = 0;
+  int64_t created_ = 0;  // open loop: arrivals generated (some may never start)
   double t0_ = 0;
 };
 
@@ -109,6 +124,7 @@ void Runner::submit_turn(ConversationPtr c, double scheduled) {
   r.keep_details = !options_.sample_requests || *options_.sample_requests > 0;
   const size_t lane = static_cast<size_t>(c->spec.index) % static_cast<size_t>(client_.lanes());
   call->done = [this, c](RequestRecord&& rec) { on_done(c, std::move(rec)); };
+  r.dispatch_time = BenchClock::now();
   client_.submit(lane, std::move(call));
 }
 
@@ -137,16 +153,34 @@ void Runner::sample_locked(size_t index) {
   }
 }
 
+std::optional<int64_t> Runner::error_window_exceeded_locked(bool errored) {
+  error_window_.push_back(errored);
+  window_errors_ += errored ? 1 : 0;
+  if (error_window_.size() > kErrorRateWindow) {
+    window_errors_ -= error_window_.front() ? 1 : 0;
+    error_window_.pop_front();
+  }
+  const int64_t processed = counts_[0] + counts_[1] + counts_[2];
+  if (processed < static_cast<int64_t>(kErrorRateWindow)) return std::nullopt;
+  const double rate = static_cast<double>(window_errors_) / error_window_.size();
+  if (rate < *limits_.max_error_rate) return std::nullopt;
+  return window_errors_;
+}
+
 void Runner::on_done(ConversationPtr c, RequestRecord&& record) {
+  record.finalize_time = BenchClock::now();
   const bool sent = record.request_start.has_value();
   const bool ok = record.status == RequestStatus::kSuccessful;
+  const bool errored = record.status == RequestStatus::kErrored;
   if (ok) c->text.replies.push_back(json_string_literal(record.output));
+  record.count_output_text();
   if (!record.keep_details) record.output.clear();
   ++c->next_turn;
 
   ConversationPtr next;
   bool need_new = false;
   bool too_many_errors = false;
+  std::optional<int64_t> error_rate_errors;  // set when --max-error-rate was reached
   bool fail_fast = false;
   struct Leave {
     Runner& r;
@@ -167,12 +201,16 @@ void Runner::on_done(ConversationPtr c, RequestRecord&& record) {
       sample_locked(records_.size() - 1);
     }
     too_many_errors = limits_.max_errors && counts_[2] >= *limits_.max_errors && !stopping_;
+    if (sent && limits_.max_error_rate) {
+      error_rate_errors = error_window_exceeded_locked(errored);
+      if (stopping_ || too_many_errors) error_rate_errors.reset();
+    }
     if (sent && !stopping_ && !all_failed_ && counts_[0] == 0 && counts_[1] == 0 &&
         counts_[2] >= kFailFastRequests) {
       all_failed_ = records_.back().error;
       fail_fast = true;
     }
-    if (!stopping_ && !too_many_errors && !fail_fast) {
+    if (!stopping_ && !too_many_errors && !error_rate_errors && !fail_fast) {
       if (ok && c->next_turn < c->spec.turns.size() && may_launch_locked()) {
         reserve_locked();
         next = c;  // turns of one conversation are sequential
@@ -190,10 +228,17 @@ void Runner::on_done(ConversationPtr c, RequestRecord&& record) {
   }
   Leave leave{*this};
   if (fail_fast) {
-    stop(fmt::format("the first {} requests all failed", kFailFastRequests));
+    stop(fmt::format("the first {} requests all failed", kFailFastRequests), "all_failed");
     return;
   }
-  if (too_many_errors) stop(fmt::format("max_errors {} reached", *limits_.max_errors));
+  if (too_many_errors) {
+    stop(fmt::format("max_errors {} reached", *limits_.max_errors), "max_errors");
+  }
+  if (error_rate_errors) {
+    stop(fmt::format("max_error_rate {} reached ({} of the last {} requests errored)",
+                     *limits_.max_error_rate, *error_rate_errors, kErrorRateWindow),
+         "max_error_rate");
+  }
   if (next) submit_turn(std::move(next), BenchClock::now());
   if (!need_new) return;
 
@@ -210,18 +255,20 @@ void Runner::on_done(ConversationPtr c, RequestRecord&& record) {
     }
   }
   if (!spec) {
-    stop("the data generator failed");
+    stop("the data generator failed", "data");
     return;
   }
   if (next) submit_turn(std::move(next), BenchClock::now());
 }
 
-void Runner::stop(std::string reason) {
+void Runner::stop(std::string reason, std::string constraint) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     stopping_ = true;
     stop_reason_ = std::move(reason);
+    stop_constraint_ = std::move(constraint);
+    if (end_queuing_ == 0) end_queuing_ = BenchClock::now();
     waiting_.clear();
     stop_flag_->store(true, std::memory_order_release);
   }
@@ -237,7 +284,7 @@ bool Runner::check_interrupt() {
     if (stopping_) return true;
     interrupted_by_ = sig;
   }
-  stop(fmt::format("interrupted by {}", signal_name(sig)));
+  stop(fmt::format("interrupted by {}", signal_name(sig)), "interrupt");
   return true;
 }
 
@@ -252,18 +299,44 @@ ProgressSnapshot Runner::snapshot_locked() const {
   return s;
 }
 
-Status Runner::launch_initial(double now) {
+bool Runner::sleep_until_locked(std::unique_lock<std::mutex>& lock, double at,
+                                double& last_progress, const ProgressFn& progress) {
+  while (!stopping_ && BenchClock::now() < at) {
+    const double wake = std::min(at, BenchClock::now() + kProgressPeriodS);
+    cv_.wait_until(lock, BenchClock::to_steady(wake));
+    lock.unlock();
+    check_interrupt();
+    lock.lock();
+    if (stopping_) break;
+    if (progress && BenchClock::now() - last_progress >= kProgressPeriodS) {
+      auto snap = snapshot_locked();
+      lock.unlock();
+      progress(snap);
+      last_progress = BenchClock::now();
+      lock.lock();
+    }
+  }
+  return !stopping_;
+}
+
+Status Runner::launch_initial(std::optional<double> deadline, const ProgressFn& progress) {
   int64_t slots = limit_.value_or(1);
   if (limits_.max_requests) slots = std::min(slots, *limits_.max_requests);
+  double last_progress = t0_;
   for (int64_t i = 0; i < slots; ++i) {
+    // --rampup spreads the slots' first requests over the ramp (GuideLLM's concurrent and
+    // throughput strategies); meanwhile finished requests already refill their own slots.
+    const double at = t0_ + strategy_.initial_offset(i, limit_.value_or(1));
+    if (deadline && at >= *deadline) break;
     KVTIER_ASSIGN_OR_RETURN(auto spec, source_.next());
     auto c = std::make_shared<Conversation>(std::move(spec));
     {
-      std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
+      if (!sleep_until_locked(lock, at, last_progress, progress)) break;
       if (!may_launch_locked()) break;
       reserve_locked();
     }
-    submit_turn(std::move(c), now);
+    submit_turn(std::move(c), at);
   }
   return Status::ok();
 }
@@ -283,22 +356,8 @@ Status Runner::run_arrivals(std::optional<double> deadline, const ProgressFn& pr
     KVTIER_ASSIGN_OR_RETURN(auto spec, source_.next());
     auto c = std::make_shared<Conversation>(std::move(spec));
     std::unique_lock lock(mu_);
-    while (!stopping_ && BenchClock::now() < at) {
-      const double wake = std::min(at, BenchClock::now() + kProgressPeriodS);
-      cv_.wait_until(lock, BenchClock::to_steady(wake));
-      lock.unlock();
-      check_interrupt();
-      lock.lock();
-      if (stopping_) break;
-      if (progress && BenchClock::now() - last_progress >= kProgressPeriodS) {
-        auto snap = snapshot_locked();
-        lock.unlock();
-        progress(snap);
-        last_progress = BenchClock::now();
-        lock.lock();
-      }
-    }
-    if (stopping_) break;
+    ++created_;
+    if (!sleep_until_locked(lock, at, last_progress, progress)) break;
     if (limit_ && in_flight_ >= *limit_) {
       waiting_.push_back(std::move(c));
       continue;
@@ -328,7 +387,7 @@ void Runner::wait_until_finished(std::optional<double> deadline, const ProgressF
     }
     if (deadline && !stopping_ && BenchClock::now() >= *deadline) {
       lock.unlock();
-      stop("max_seconds reached");
+      stop("max_seconds reached", "max_seconds");
       lock.lock();
       continue;
     }
@@ -347,8 +406,9 @@ Expected<BenchmarkRun> Runner::run(const ProgressFn& progress) {
   std::optional<double> deadline;
   if (limits_.max_seconds) deadline = t0_ + *limits_.max_seconds;
 
-  Status started = strategy_.open_loop() ? run_arrivals(deadline, progress) : launch_initial(t0_);
-  if (!started) stop("the data generator failed");
+  Status started =
+      strategy_.open_loop() ? run_arrivals(deadline, progress) : launch_initial(deadline, progress);
+  if (!started) stop("the data generator failed", "data");
   wait_until_finished(deadline, progress);
   if (!started) return started;
 
@@ -362,6 +422,10 @@ Expected<BenchmarkRun> Runner::run(const ProgressFn& progress) {
   for (const auto& r : records_) last_end = std::max(last_end, r.end_time());
   run.end_time = cut ? *deadline : last_end;
   run.stop_reason = stop_reason_.empty() ? "max_requests reached" : stop_reason_;
+  run.stop_constraint = stop_constraint_.empty() ? "max_requests" : stop_constraint_;
+  run.end_processing_time = BenchClock::now();
+  run.end_queuing_time = end_queuing_ > 0 ? end_queuing_ : run.end_processing_time;
+  run.created_requests = std::max(created_, launched_);
   run.peak_in_flight = peak_in_flight_;
   run.interrupted_by = interrupted_by_;
   run.all_failed = all_failed_;

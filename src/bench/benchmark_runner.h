@@ -24,10 +24,15 @@ namespace kvtier::bench {
 // a closed loop would otherwise spin through errors for the whole --max-seconds.
 constexpr int64_t kFailFastRequests = 50;
 
+// --max-error-rate looks at this many most recent finished requests, and only once this many
+// finished (GuideLLM's constraint_error_window_size setting, default 30).
+constexpr size_t kErrorRateWindow = 30;
+
 struct RunLimits {
   std::optional<double> max_seconds;
   std::optional<int64_t> max_requests;
   std::optional<int64_t> max_errors;
+  std::optional<double> max_error_rate;  // in (0, 1), over the last kErrorRateWindow requests
 };
 
 struct RunOptions {
@@ -58,7 +63,13 @@ struct BenchmarkRun {
   double start_time = 0;  // the benchmark's start (its first request was due then)
   double end_time = 0;    // the deadline when it was cut, else the last request's end
   std::string stop_reason;
-  int interrupted_by = 0;  // the signal that stopped it (RunOptions::interrupt), else 0
+  // The limit that stopped it, named as GuideLLM names its constraints: max_seconds,
+  // max_requests, max_errors, max_error_rate; else "interrupt" or "all_failed".
+  std::string stop_constraint;
+  double end_queuing_time = 0;     // no new request could start from then on
+  double end_processing_time = 0;  // the last request finished (or was cut)
+  int64_t created_requests = 0;    // conversations' turns made, sent or not
+  int interrupted_by = 0;          // the signal that stopped it (RunOptions::interrupt), else 0
   int64_t peak_in_flight = 0;
   double client_cpu_seconds = 0;  // CPU time of the client's network threads during the run
 };

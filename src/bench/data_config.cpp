@@ -1,5 +1,6 @@
 #include "bench/data_config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -35,12 +36,20 @@ Status read_range(const nlohmann::json& j, const std::string& name, bool require
 }  // namespace
 
 Expected<SyntheticDataConfig> data_config_from_json(const nlohmann::json& j) {
-  KVTIER_RETURN_IF_ERROR(
-      check_keys(kFlag, j,
-                 {"prompt_tokens", "prompt_tokens_stdev", "prompt_tokens_min", "prompt_tokens_max",
-                  "output_tokens", "output_tokens_stdev", "output_tokens_min", "output_tokens_max",
-                  "prefix_tokens", "prefix_count", "prefix_buckets", "turns"}));
+  static constexpr std::string_view kKnown[] = {
+      "prompt_tokens", "prompt_tokens_stdev", "prompt_tokens_min", "prompt_tokens_max",
+      "output_tokens", "output_tokens_stdev", "output_tokens_min", "output_tokens_max",
+      "prefix_tokens", "prefix_count",        "prefix_buckets",    "turns"};
+  if (!j.is_object()) {
+    return invalid_argument("{}: expected an object of synthetic data keys, got {}", kFlag,
+                            j.dump());
+  }
   SyntheticDataConfig config;
+  for (const auto& [key, value] : j.items()) {
+    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
+      config.ignored_keys.push_back(key);
+    }
+  }
   std::optional<TokenRange> prompt;
   KVTIER_RETURN_IF_ERROR(read_range(j, "prompt_tokens", true, prompt));
   config.prompt = *prompt;

@@ -4,6 +4,8 @@
 #include <array>
 #include <functional>
 
+#include "bench/modality_metrics.h"
+
 namespace kvtier::bench {
 namespace {
 
@@ -207,6 +209,9 @@ BenchmarkMetrics compile_metrics(const std::vector<const RequestRecord*>& reques
         output_token_events(r, v);
       },
       std::nullopt, std::nullopt);
+  m.output_tokens_per_iteration = bench::output_tokens_per_iteration(split);
+  m.iter_tokens_per_iteration = bench::iter_tokens_per_iteration(split);
+  m.modalities = modality_metrics_json(split);
   return m;
 }
 
@@ -230,7 +235,13 @@ nlohmann::json BenchmarkMetrics::to_json() const {
       {"prompt_tokens_per_second", bench::to_json(prompt_tokens_per_second)},
       {"output_tokens_per_second", bench::to_json(output_tokens_per_second)},
       {"tokens_per_second", bench::to_json(tokens_per_second)},
-      {"inter_chunk_latency_ms", bench::to_json(inter_chunk_latency_ms)}};
+      {"inter_chunk_latency_ms", bench::to_json(inter_chunk_latency_ms)},
+      {"output_tokens_per_iteration", bench::to_json(output_tokens_per_iteration)},
+      {"iter_tokens_per_iteration", bench::to_json(iter_tokens_per_iteration)},
+      {"text", modalities.value("text", nlohmann::json(nullptr))},
+      {"image", modalities.value("image", nlohmann::json(nullptr))},
+      {"video", modalities.value("video", nlohmann::json(nullptr))},
+      {"audio", modalities.value("audio", nlohmann::json(nullptr))}};
 }
 
 }  // namespace kvtier::bench

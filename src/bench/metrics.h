@@ -50,6 +50,10 @@ struct BenchmarkMetrics {
   StatusDistribution tokens_per_second;
   // vLLM benchmark_serving's ITL: gaps between text chunks, weighted by their number.
   StatusDistribution inter_chunk_latency_ms;
+  StatusDistribution output_tokens_per_iteration;
+  StatusDistribution iter_tokens_per_iteration;
+  // GuideLLM's text / image / video / audio summaries (modality_metrics.h).
+  nlohmann::json modalities = nlohmann::json::object();
 
   nlohmann::json to_json() const;
 };

@@ -23,12 +23,13 @@ class Profile {
   nlohmann::json to_json(const std::vector<Strategy>& completed) const;
 
  private:
-  Strategy make(StrategyType type, double rate) const;
+  Strategy make(StrategyType type, double rate, bool ramp) const;
 
   ProfileKind kind_;
   std::vector<double> rates_;
   std::optional<int64_t> max_concurrency_;
   int64_t seed_;
+  double rampup_ = 0;
   size_t sweep_size_ = 10;
 };
 

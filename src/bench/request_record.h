@@ -22,6 +22,8 @@ struct RequestRecord {
   RequestStatus status = RequestStatus::kErrored;
 
   double scheduled_time = 0;            // when the strategy wanted it sent
+  double dispatch_time = 0;             // handed to the client (GuideLLM's resolve_start)
+  double finalize_time = 0;             // the runner took its result (GuideLLM's finalized)
   std::optional<double> request_start;  // just before the request's bytes were written
   std::optional<double> first_token;    // first chunk with non-empty text
   std::optional<double> last_token;     // last chunk with non-empty text
@@ -33,6 +35,9 @@ struct RequestRecord {
   std::optional<int64_t> prompt_tokens;
   std::optional<int64_t> output_tokens;
   std::optional<int64_t> cached_tokens;  // usage.prompt_tokens_details.cached_tokens
+  // Of the generated text, counted before it is dropped (GuideLLM's output text_words: split
+  // on whitespace; text_characters: code points). None when nothing was generated.
+  std::optional<int64_t> output_words, output_characters;
 
   std::string error;
   std::string output;        // generated text (cleared for unsampled requests)
@@ -52,6 +57,12 @@ struct RequestRecord {
   int64_t total_tokens() const;
   // Output tokens: usage when the server sent it, else one per text chunk.
   std::optional<int64_t> output_token_count() const;
+  // GuideLLM's per-request fields: output tokens / text chunks, and (output - 1) / (chunks - 1)
+  // (the first chunk taken as one token); none without tokens or (the latter) with one chunk.
+  std::optional<double> output_tokens_per_iteration() const;
+  std::optional<double> iter_tokens_per_iteration() const;
+  // Sets output_words and output_characters from `output`.
+  void count_output_text();
 };
 
 }  // namespace kvtier::bench

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace kvtier::bench {
 
 std::string_view strategy_type_name(StrategyType type) {
@@ -71,13 +73,16 @@ nlohmann::json Strategy::to_json() const {
       break;
     case StrategyType::kConcurrent:
       j["streams"] = streams;
+      j["rampup_duration"] = rampup;
       break;
     case StrategyType::kThroughput:
       j["max_concurrency"] = *in_flight_limit();
+      j["rampup_duration"] = rampup;
       break;
     case StrategyType::kConstant:
       j["rate"] = rate;
       j["max_concurrency"] = max_concurrency ? nlohmann::json(*max_concurrency) : nullptr;
+      j["rampup_duration"] = rampup;
       break;
     case StrategyType::kPoisson:
       j["rate"] = rate;
@@ -88,8 +93,23 @@ nlohmann::json Strategy::to_json() const {
   return j;
 }
 
+double Strategy::initial_offset(int64_t slot, int64_t slots) const {
+  if (rampup <= 0 || slots <= 0) return 0.0;
+  return rampup * static_cast<double>(slot) / static_cast<double>(slots);
+}
+
 double ArrivalSchedule::next() {
-  if (!poisson_) return static_cast<double>(count_++) / rate_;
+  if (!poisson_) {
+    const int64_t i = count_++;
+    if (rampup_ <= 0) return static_cast<double>(i) / rate_;
+    // GuideLLM's AsyncConstantStrategy with rampup_duration R: by time t < R the rate is
+    // rate * t / R, so n(t) = rate t^2 / (2R) requests have started; request n starts at
+    // sqrt(2 n R / rate), and after the ramp they follow every 1/rate.
+    const double ramp_requests = rate_ * rampup_ / 2.0;
+    const auto n = static_cast<double>(i);
+    if (n <= ramp_requests) return std::sqrt(2.0 * n * rampup_ / rate_);
+    return rampup_ + (n - ramp_requests) / rate_;
+  }
   const double at = offset_;
   offset_ += rng_.exponential(rate_);
   ++count_;

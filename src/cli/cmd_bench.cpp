@@ -1,17 +1,89 @@
 // `kvtier bench`: the GuideLLM-compatible load generator (`guidellm benchmark run` flags).
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <sstream>
 
+#include "bench/atomic_file.h"
 #include "bench/bench_cli.h"
 #include "bench/bench_session.h"
 #include "bench/console_output.h"
 #include "bench/interrupt.h"
 #include "cli/command.h"
+#include "report/html_page.h"
+#include "report/report_files.h"
 
 namespace kvtier::cli {
 namespace {
+
+// A YAML scalar as GuideLLM's loader (yaml.safe_load) types it: integers, floats, booleans and
+// null become JSON values, anything else a string.
+nlohmann::json yaml_scalar(const YAML::Node& node) {
+  const std::string text = node.Scalar();
+  if (node.Tag() == "!") return text;  // quoted in the file: a string
+  auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_discarded() && (parsed.is_number() || parsed.is_boolean() || parsed.is_null())) {
+    return parsed;
+  }
+  if (text == "~" || text == "Null" || text == "NULL") return nullptr;
+  if (text == "True" || text == "TRUE") return true;
+  if (text == "False" || text == "FALSE") return false;
+  return text;
+}
+
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json j = nlohmann::json::object();
+      for (const auto& kv : node) j[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      return j;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& item : node) j.push_back(yaml_to_json(item));
+      return j;
+    }
+    case YAML::NodeType::Scalar:
+      return yaml_scalar(node);
+    default:
+      return nullptr;
+  }
+}
+
+// --data given as a YAML file (.yaml, .yml, .config, as GuideLLM accepts) is read here, where
+// the YAML parser is linked; JSON files and inline values are the bench module's.
+Status read_yaml_data(bench::RawBenchArgs& raw) {
+  if (raw.data.size() != 1) return Status::ok();
+  const std::filesystem::path path(raw.data[0]);
+  const std::string ext = path.extension().string();
+  if (ext != ".yaml" && ext != ".yml" && ext != ".config") return Status::ok();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return invalid_argument("--data {}: no such file", raw.data[0]);
+  }
+  try {
+    raw.data_json = yaml_to_json(YAML::LoadFile(path.string()));
+  } catch (const YAML::Exception& e) {
+    return invalid_argument("--data {}: not valid YAML: {}", raw.data[0], e.what());
+  }
+  return Status::ok();
+}
+
+// The page `kvtier report` writes, for this one run (a single arm, named after the model).
+Status write_html_report(const std::filesystem::path& json, const std::filesystem::path& html,
+                         const std::string& arm) {
+  std::vector<report::FileArm> arms(1);
+  arms[0].name = arm.empty() ? "run" : arm;
+  arms[0].files = {json};
+  auto r = report::report_from_files(arms, report::ReportOptions{});
+  if (!r) return r.error();
+  r->title = fmt::format("kvtier bench: {}", arms[0].name);  // one run, no baseline to name
+  const std::string page = report::render_html(*r);
+  return bench::write_file_atomically(html, [&](std::ostream& out) { out << page; });
+}
 
 constexpr const char* kOutputsHelp =
     "Outputs are rewritten (atomically: a temporary file, then a rename) each time a benchmark\n"
@@ -31,16 +103,29 @@ std::function<int()> setup_bench(CLI::App& app) {
   bench::add_bench_options(app, *raw);
   app.footer(kOutputsHelp);
   return [raw, verb]() -> int {
+    if (Status read = read_yaml_data(*raw); !read) {
+      fmt::print(stderr, "kvtier bench: {}\n", read.to_string());
+      return 2;
+    }
     auto config = bench::make_bench_config(*raw);
     if (!config) {
       fmt::print(stderr, "kvtier bench: {}\n", config.error().to_string());
       return 2;
+    }
+    for (const auto& warning : config->warnings) {
+      fmt::print(stderr, "kvtier bench: warning: {}\n", warning);
     }
     bench::SignalInterrupt signals;
     auto progress = std::make_shared<bench::ProgressLine>(config->progress);
     const bool console = config->console;
     bench::SessionHooks hooks;
     hooks.interrupt = &signals.flag();
+    hooks.on_tokenizer = [console](const bench::ProcessorChoice& choice) {
+      if (console) {
+        fmt::print("Tokenizer for prompts: {} ({})\n", choice.dir.string(), choice.source);
+      }
+      std::fflush(stdout);
+    };
     hooks.on_start = [&, console](size_t index, size_t planned, const bench::Strategy& s) {
       progress->finish();
       if (console) fmt::print("Benchmark {}/{}: {}\n", index + 1, planned, s.label());
@@ -62,7 +147,10 @@ std::function<int()> setup_bench(CLI::App& app) {
         }
       }
       std::fflush(stdout);
-      return bench::write_outputs(report);
+      return bench::write_outputs(
+          report, [&report](const std::filesystem::path& json, const std::filesystem::path& html) {
+            return write_html_report(json, html, report.model);
+          });
     };
     auto report = bench::run_bench(*config, hooks);
     progress->finish();

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <new>
 #include <string>
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "cli/typo_hints.h"
 
 namespace kvtier::cli {
 
@@ -43,7 +45,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version end here with status 0.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    app.exit(e);
+    std::cerr.flush();
+    for (const auto& hint : typo_hints(app, std::vector<std::string>(argv + 1, argv + argc))) {
+      fmt::print(stderr, "{}\n", hint);
+    }
+    // Every usage error (unknown flag, missing or malformed value) exits with 2, as the
+    // commands' own argument checks do (docs/bench.md).
+    return 2;
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("kvtier"));
   spdlog::set_level(spdlog::level::from_str(log_level));

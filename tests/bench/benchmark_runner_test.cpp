@@ -1,7 +1,6 @@
 #include "bench/benchmark_runner.h"
 
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <algorithm>
@@ -52,8 +51,8 @@ TEST(BenchmarkRunner, MultiTurnChatResendsHistoryWithActualReplies) {
   ConversationSource source(numbered_conversations(3, 2), 8);
   RunOptions options;
   options.body.model = "scripted-model";
-  auto run = run_benchmark(*s.client, source, concurrent(2), {std::nullopt, 6, std::nullopt},
-                           options, nullptr);
+  auto run = run_benchmark(*s.client, source, concurrent(2),
+                           {std::nullopt, 6, std::nullopt, std::nullopt}, options, nullptr);
   ASSERT_TRUE(run.has_value()) << run.error().message();
   ASSERT_EQ(run->records.size(), 6u);
   for (const auto& r : run->records) EXPECT_EQ(r.status, RequestStatus::kSuccessful) << r.error;
@@ -99,8 +98,8 @@ TEST(BenchmarkRunner, MultiTurnChatResendsHistoryWithActualReplies) {
   }
   // Prompt tokens grow with the history (the server counts words). Six requests on two lanes
   // take at least one conversation through all three turns.
-  const auto full = std::find_if(turns.begin(), turns.end(),
-                                 [](const auto& kv) { return kv.first.second == 2; });
+  const auto full =
+      std::find_if(turns.begin(), turns.end(), [](const auto& kv) { return kv.first.second == 2; });
   ASSERT_NE(full, turns.end());
   const int64_t conversation = full->first.first;
   EXPECT_LT(*turns.at(std::make_pair(conversation, 0))->prompt_tokens,
@@ -112,8 +111,8 @@ TEST(BenchmarkRunner, TextCompletionsJoinHistoryWithSpaces) {
   ConversationSource source(numbered_conversations(2, 1), 4);
   RunOptions options;
   options.body.format = RequestFormat::kTextCompletions;
-  auto run = run_benchmark(*s.client, source, concurrent(1), {std::nullopt, 2, std::nullopt},
-                           options, nullptr);
+  auto run = run_benchmark(*s.client, source, concurrent(1),
+                           {std::nullopt, 2, std::nullopt, std::nullopt}, options, nullptr);
   ASSERT_TRUE(run.has_value());
   auto bodies = s.server->bodies();
   ASSERT_EQ(bodies.size(), 2u);
@@ -126,8 +125,8 @@ TEST(BenchmarkRunner, TextCompletionsJoinHistoryWithSpaces) {
 TEST(BenchmarkRunner, ConcurrencyIsHeldAndNeverExceeded) {
   Rig s(paced(0.005, 0.002));
   ConversationSource source(numbered_conversations(1, 5, false), 16);
-  auto run = run_benchmark(*s.client, source, concurrent(4), {std::nullopt, 24, std::nullopt},
-                           RunOptions{}, nullptr);
+  auto run = run_benchmark(*s.client, source, concurrent(4),
+                           {std::nullopt, 24, std::nullopt, std::nullopt}, RunOptions{}, nullptr);
   ASSERT_TRUE(run.has_value());
   EXPECT_EQ(run->records.size(), 24u);
   EXPECT_EQ(run->peak_in_flight, 4);
@@ -142,8 +141,8 @@ TEST(BenchmarkRunner, ConcurrencyIsHeldAndNeverExceeded) {
 TEST(BenchmarkRunner, DeadlineCutsStreamsAsIncompleteWithTheirTokens) {
   Rig s(paced(0.0, 0.02));
   ConversationSource source(numbered_conversations(1, 100000, false), 8);
-  auto run = run_benchmark(*s.client, source, concurrent(3), {0.3, std::nullopt, std::nullopt},
-                           RunOptions{}, nullptr);
+  auto run = run_benchmark(*s.client, source, concurrent(3),
+                           {0.3, std::nullopt, std::nullopt, std::nullopt}, RunOptions{}, nullptr);
   ASSERT_TRUE(run.has_value());
   ASSERT_EQ(run->records.size(), 3u);
   EXPECT_EQ(run->stop_reason, "max_seconds reached");
@@ -162,8 +161,8 @@ TEST(BenchmarkRunner, ConstantRateFollowsItsTimetable) {
   Strategy constant;
   constant.type = StrategyType::kConstant;
   constant.rate = 20;
-  auto run = run_benchmark(*s.client, source, constant, {std::nullopt, 5, std::nullopt},
-                           RunOptions{}, nullptr);
+  auto run = run_benchmark(*s.client, source, constant,
+                           {std::nullopt, 5, std::nullopt, std::nullopt}, RunOptions{}, nullptr);
   ASSERT_TRUE(run.has_value());
   ASSERT_EQ(run->records.size(), 5u);
   std::vector<double> due;
@@ -181,8 +180,8 @@ TEST(BenchmarkRunner, MaxConcurrencyCapsAnOpenLoop) {
   constant.type = StrategyType::kPoisson;
   constant.rate = 500;
   constant.max_concurrency = 2;
-  auto run = run_benchmark(*s.client, source, constant, {std::nullopt, 8, std::nullopt},
-                           RunOptions{}, nullptr);
+  auto run = run_benchmark(*s.client, source, constant,
+                           {std::nullopt, 8, std::nullopt, std::nullopt}, RunOptions{}, nullptr);
   ASSERT_TRUE(run.has_value());
   EXPECT_EQ(run->records.size(), 8u);
   EXPECT_EQ(run->peak_in_flight, 2);
@@ -203,9 +202,8 @@ TEST(BenchmarkRunner, AnInterruptStopsAnOpenLoopAndCancelsWhatIsInFlight) {
     if (snap.in_flight >= 2) flag.store(SIGINT);
   };
   const auto started = std::chrono::steady_clock::now();
-  auto run =
-      run_benchmark(*s.client, source, constant, {600.0, std::nullopt, std::nullopt}, options,
-                    progress);
+  auto run = run_benchmark(*s.client, source, constant,
+                           {600.0, std::nullopt, std::nullopt, std::nullopt}, options, progress);
   ASSERT_TRUE(run.has_value()) << run.error().message();
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(120));
   EXPECT_EQ(run->interrupted_by, SIGINT);
@@ -222,8 +220,8 @@ TEST(BenchmarkRunner, AnInterruptStopsAClosedLoop) {
   InterruptFlag flag{SIGTERM};  // already up when the run starts
   RunOptions options;
   options.interrupt = &flag;
-  auto run = run_benchmark(*s.client, source, concurrent(3), {600.0, std::nullopt, std::nullopt},
-                           options, nullptr);
+  auto run = run_benchmark(*s.client, source, concurrent(3),
+                           {600.0, std::nullopt, std::nullopt, std::nullopt}, options, nullptr);
   ASSERT_TRUE(run.has_value()) << run.error().message();
   EXPECT_EQ(run->interrupted_by, SIGTERM);
   EXPECT_EQ(run->stop_reason, "interrupted by SIGTERM");
@@ -240,8 +238,8 @@ TEST(BenchmarkRunner, MaxErrorsStopsTheBenchmark) {
   };
   Rig s(std::move(failing));
   ConversationSource source(numbered_conversations(1, 1, false), 8);
-  auto run = run_benchmark(*s.client, source, concurrent(1), {5.0, std::nullopt, 3}, RunOptions{},
-                           nullptr);
+  auto run = run_benchmark(*s.client, source, concurrent(1), {5.0, std::nullopt, 3, std::nullopt},
+                           RunOptions{}, nullptr);
   ASSERT_TRUE(run.has_value());
   EXPECT_EQ(run->records.size(), 3u);
   EXPECT_EQ(run->stop_reason, "max_errors 3 reached");
@@ -259,8 +257,8 @@ TEST(BenchmarkRunner, SampleRequestsKeepsDetailsOfAFew) {
   ConversationSource source(numbered_conversations(1, 2, false), 8);
   RunOptions options;
   options.sample_requests = 3;
-  auto run = run_benchmark(*s.client, source, concurrent(2), {std::nullopt, 10, std::nullopt},
-                           options, nullptr);
+  auto run = run_benchmark(*s.client, source, concurrent(2),
+                           {std::nullopt, 10, std::nullopt, std::nullopt}, options, nullptr);
   ASSERT_TRUE(run.has_value());
   ASSERT_TRUE(run->samples.has_value());
   EXPECT_EQ((*run->samples)[0].size(), 3u);
@@ -271,8 +269,8 @@ TEST(BenchmarkRunner, SampleRequestsKeepsDetailsOfAFew) {
 
   RunOptions none;
   none.sample_requests = 0;
-  auto bare = run_benchmark(*s.client, source, concurrent(2), {std::nullopt, 4, std::nullopt}, none,
-                            nullptr);
+  auto bare = run_benchmark(*s.client, source, concurrent(2),
+                            {std::nullopt, 4, std::nullopt, std::nullopt}, none, nullptr);
   ASSERT_TRUE(bare.has_value());
   EXPECT_FALSE(bare->samples.has_value());
   for (const auto& r : bare->records) {
@@ -286,8 +284,8 @@ TEST(BenchmarkRunner, GeneratorFailureIsReported) {
   Rig s(paced(0.0, 0.0));
   ConversationSource source(
       []() -> Expected<ConversationSpec> { return internal_error("tokenizer exploded"); }, 2);
-  auto run = run_benchmark(*s.client, source, concurrent(2), {1.0, std::nullopt, std::nullopt},
-                           RunOptions{}, nullptr);
+  auto run = run_benchmark(*s.client, source, concurrent(2),
+                           {1.0, std::nullopt, std::nullopt, std::nullopt}, RunOptions{}, nullptr);
   ASSERT_FALSE(run.has_value());
   EXPECT_NE(run.error().message().find("tokenizer exploded"), std::string::npos);
 }
@@ -302,8 +300,8 @@ TEST(BenchmarkRunner, AllFailingRequestsStopEarlyWithTheServersError) {
   };
   Rig s(std::move(failing));
   ConversationSource source(numbered_conversations(1, 1, false), 64);
-  auto run = run_benchmark(*s.client, source, concurrent(4), {30.0, std::nullopt, std::nullopt},
-                           RunOptions{}, nullptr);
+  auto run = run_benchmark(*s.client, source, concurrent(4),
+                           {30.0, std::nullopt, std::nullopt, std::nullopt}, RunOptions{}, nullptr);
   ASSERT_TRUE(run.has_value());
   ASSERT_TRUE(run->all_failed.has_value());
   EXPECT_NE(run->all_failed->find("model nope does not exist"), std::string::npos);
