@@ -22,6 +22,7 @@ const char* error_type(int status) {
     case 405: return "MethodNotAllowedError";
     case 408: return "RequestTimeoutError";
     case 413: return "RequestEntityTooLargeError";
+    case 431: return "RequestHeaderFieldsTooLargeError";
     case 502: return "BadGatewayError";
     case 503: return "ServiceUnavailableError";
     case 504: return "GatewayTimeoutError";

@@ -480,6 +480,51 @@ asio::awaitable<bool> handle(beast::tcp_stream& client, http::request<http::stri
 
 }  // namespace
 
+namespace {
+
+// A parse error in what the client sent (Beast's HTTP category), as opposed to the connection
+// ending before a whole request came.
+bool is_malformed(const error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_target).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+// A deadline for one read from the client. Beast's own stream timeout would close the socket,
+// leaving no way to answer 408, so a timer on the session's strand cancels the read instead.
+// The timer's handler and the session's coroutine share the strand: once the read has ended
+// (`waiting` false), a handler already queued does nothing and touches no socket.
+class ReadDeadline {
+ public:
+  ReadDeadline(beast::tcp_stream& client, std::chrono::milliseconds after)
+      : state_(std::make_shared<State>()), timer_(client.get_executor()) {
+    timer_.expires_after(after);
+    timer_.async_wait([state = state_, &client](error_code e) {
+      if (e || !state->waiting) return;
+      state->timed_out = true;
+      client.socket().cancel();
+    });
+  }
+  ReadDeadline(const ReadDeadline&) = delete;
+  ReadDeadline& operator=(const ReadDeadline&) = delete;
+  ~ReadDeadline() { read_ended(); }
+
+  void read_ended() {
+    state_->waiting = false;
+    timer_.cancel();
+  }
+  bool timed_out() const { return state_->timed_out; }
+
+ private:
+  struct State {
+    bool waiting = true;
+    bool timed_out = false;
+  };
+  std::shared_ptr<State> state_;
+  asio::steady_timer timer_;
+};
+
+}  // namespace
+
 asio::awaitable<void> run_session(tcp::socket socket, Gateway::State& g) {
   beast::tcp_stream client(std::move(socket));
   beast::flat_buffer buffer;
@@ -488,41 +533,25 @@ asio::awaitable<void> run_session(tcp::socket socket, Gateway::State& g) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(g.options.max_body_bytes);
     parser.header_limit(64 * 1024);
-    // The header (or the next request on a kept-alive connection) must come within
-    // header_timeout. Beast's own timeout would close the socket, leaving no way to answer 408,
-    // so a timer on this session's strand cancels the read instead.
-    // The timer's handler and this coroutine share the strand: once `waiting` is false, a
-    // handler already queued does nothing (and touches no socket).
-    struct HeaderWait {
-      bool waiting = true;
-      bool timed_out = false;
-    };
-    auto wait = std::make_shared<HeaderWait>();
-    asio::steady_timer header_timer(client.get_executor());
-    header_timer.expires_after(g.options.header_timeout);
-    header_timer.async_wait([wait, &client](error_code e) {
-      if (e || !wait->waiting) return;
-      wait->timed_out = true;
-      client.socket().cancel();
-    });
     client.expires_never();
-    co_await http::async_read_header(client, buffer, parser, kUseEc(ec));
-    wait->waiting = false;
-    header_timer.cancel();
-    client.expires_after(g.options.client_timeout);  // for the body
-    if (ec && wait->timed_out) {
-      // An idle kept-alive connection just closes; a header cut short is told why.
-      if (parser.got_some() || buffer.size() > 0) {
-        const std::string message = fmt::format(
-            "request header not received within {} ms", g.options.header_timeout.count());
-        co_await send_error(client, 11, false, 408, message, g);
+    {
+      // The header (or the next request on a kept-alive connection) must come within
+      // header_timeout.
+      ReadDeadline deadline(client, g.options.header_timeout);
+      co_await http::async_read_header(client, buffer, parser, kUseEc(ec));
+      deadline.read_ended();
+      if (ec && deadline.timed_out()) {
+        // An idle kept-alive connection just closes; a header cut short is told why.
+        if (parser.got_some() || buffer.size() > 0) {
+          const std::string message = fmt::format("request header not received within {} ms",
+                                                  g.options.header_timeout.count());
+          co_await send_error(client, 11, false, 408, message, g);
+        }
+        break;
       }
-      break;
     }
     if (ec) {
-      const bool malformed = ec.category() == http::make_error_code(http::error::bad_target).category() &&
-                             ec != http::error::end_of_stream && ec != http::error::partial_message;
-      if (malformed) {
+      if (is_malformed(ec)) {
         // A Content-Length over the limit is caught with the header.
         const int status = ec == http::error::body_limit     ? 413
                            : ec == http::error::header_limit ? 431
@@ -535,17 +564,38 @@ asio::awaitable<void> run_session(tcp::socket socket, Gateway::State& g) {
       }
       break;
     }
+    const unsigned version = parser.get().version();
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
-      http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+      http::response<http::empty_body> go_on{http::status::continue_, version};
       go_on.prepare_payload();
+      client.expires_after(g.options.client_timeout);
       co_await http::async_write(client, go_on, kUseEc(ec));
       if (ec) break;
     }
-    co_await http::async_read(client, buffer, parser, kUseEc(ec));
+    {
+      // The whole body must come within client_timeout (a slow-loris body is answered 408).
+      client.expires_never();
+      ReadDeadline deadline(client, g.options.client_timeout);
+      co_await http::async_read(client, buffer, parser, kUseEc(ec));
+      deadline.read_ended();
+      if (ec && deadline.timed_out()) {
+        const std::string message = fmt::format("request body not received within {} ms",
+                                                g.options.client_timeout.count());
+        co_await send_error(client, version, false, 408, message, g);
+        break;
+      }
+    }
     if (ec == http::error::body_limit) {
       const std::string message =
           fmt::format("request body larger than {} bytes", g.options.max_body_bytes);
-      co_await send_error(client, parser.get().version(), false, 413, message, g);
+      co_await send_error(client, version, false, 413, message, g);
+      break;
+    }
+    if (ec && is_malformed(ec)) {
+      // A body the parser rejects (a bad chunk size or chunk end) is answered, not just closed
+      // on: the client learns what was wrong.
+      const std::string message = "malformed HTTP request body: " + ec.message();
+      co_await send_error(client, version, false, 400, message, g);
       break;
     }
     if (ec) break;
