@@ -39,6 +39,7 @@ struct EngineConfig {
   std::string kv_offloading_backend;     // --kv-offloading-backend (native)
 
   int32_t num_threads = 0;               // CPU backend threads; 0 = all cores
+  bool enforce_eager = false;            // --enforce-eager: no CUDA graphs
   int32_t max_logprobs = 20;             // --max-logprobs: most top logprobs a request may ask for
 };
 

@@ -70,6 +70,7 @@ Expected<EngineParts> Engine::load_parts(const EngineConfig& config) {
   }
   options.max_num_seqs = config.max_num_seqs;
   options.num_threads = config.num_threads;
+  options.enforce_eager = config.enforce_eager;
 
   EngineParts parts;
   KVTIER_ASSIGN_OR_RETURN(parts.runner, model::create_model_runner(options));

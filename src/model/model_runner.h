@@ -29,6 +29,7 @@ struct RunnerOptions {
   int32_t max_num_batched_tokens = 8192;   // sizes activation buffers
   int32_t max_num_seqs = 256;
   int32_t num_threads = 0;             // CPU backend: 0 = all cores
+  bool enforce_eager = false;          // CUDA: no graph capture (vLLM's --enforce-eager)
 };
 
 class ModelRunner {

@@ -29,6 +29,7 @@ struct ApiConfig {
   bool enable_prompt_tokens_details = false;
   bool log_requests = false;
   int32_t max_log_len = 0;                      // 0: prompts are logged whole
+  bool enable_server_load_tracking = false;     // GET /load counts requests (else reports 0)
   Labels cache_config;                          // vllm:cache_config_info labels
   SamplingDefaults sampling_defaults;           // from generation_config.json
   std::string version = "0.1.0";

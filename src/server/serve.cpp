@@ -14,6 +14,7 @@
 #include "server/api.h"
 #include "server/api_request.h"
 #include "server/device_choice.h"
+#include "server/dtype_choice.h"
 #include "server/http_server.h"
 #include "server/serve_args.h"
 #include "server/task_pool.h"
@@ -97,14 +98,20 @@ class StatsLogger {
   double last_prompt_ = 0, last_generation_ = 0;
 };
 
-Expected<std::shared_ptr<const TextCodec>> load_codec(const std::filesystem::path& dir) {
+Expected<std::shared_ptr<const TextCodec>> load_codec(
+    const std::filesystem::path& dir, const std::optional<ChatTemplateFlag>& chat_template) {
   std::error_code ec;
   if (!std::filesystem::exists(dir / "tokenizer.json", ec)) {
+    if (chat_template) {
+      return invalid_argument("{} has no tokenizer.json: {} needs a tokenizer to render chats",
+                              dir.string(), chat_template->source);
+    }
     spdlog::warn("{} has no tokenizer.json: only token-id prompts will be served",
                  dir.string());
     return std::shared_ptr<const TextCodec>();
   }
-  auto tokenizer = tokenizer::Tokenizer::load(dir);
+  auto tokenizer = chat_template ? load_tokenizer_with_template(dir, *chat_template)
+                                 : tokenizer::Tokenizer::load(dir);
   if (!tokenizer) return tokenizer.error();
   return make_tokenizer_codec(std::move(*tokenizer));
 }
@@ -138,6 +145,13 @@ int run_serve(const std::vector<std::string>& args) {
     return 2;
   }
   options.engine.device = device->device;
+  if (Status s = check_dtype(options.engine.dtype, device->device); !s.is_ok()) {
+    spdlog::error("{}", s.message());
+    return 2;
+  }
+  if (options.engine.enforce_eager && device->device == "cpu") {
+    spdlog::info("--enforce-eager: the CPU backend always runs eagerly (it has no CUDA graphs)");
+  }
   apply_device_defaults(options, device->memory_gib);
   // A FIFO in the model or tokenizer folder would block its reader forever while /health
   // answers 503 "starting": refuse it before anything is opened.
@@ -183,7 +197,7 @@ int run_serve(const std::vector<std::string>& args) {
   // Sizes read from the model folder are checked before anything is allocated from them; an
   // allocation that still fails is an error naming the folder, not an abort.
   auto codec = guard_allocation(
-      [&] { return load_codec(tokenizer_dir); },
+      [&] { return load_codec(tokenizer_dir, options.chat_template); },
       fmt::format("the tokenizer files in {}", tokenizer_dir.string()));
   if (!codec) {
     spdlog::error("loading the tokenizer from {}: {}", tokenizer_dir.string(),

@@ -1,6 +1,8 @@
 #include "server/serve_args.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -10,9 +12,14 @@
 #include "kv/hash_algo.h"
 #include "model/load_format.h"
 #include "server/arg_prefix.h"
+#include "server/config_file.h"
+#include "server/dotted_args.h"
 
 namespace kvtier::server {
 namespace {
+
+// The options that take a JSON object, and so vLLM's dotted keys.
+const std::set<std::string> kJsonOptions = {"--kv-transfer-config", "--kv-events-config"};
 
 struct RawFlags {
   std::string model_positional;
@@ -56,6 +63,10 @@ struct RawFlags {
   int http_threads = 2;
   int tokenizer_threads = 2;
   std::string log_level;
+  std::string chat_template;
+  bool enforce_eager = false;
+  bool enable_server_load_tracking = false;
+  std::string config;  // taken out before parsing (apply_config_file); here for --help
 };
 
 void add_flags(CLI::App& app, RawFlags& f) {
@@ -153,6 +164,42 @@ void add_flags(CLI::App& app, RawFlags& f) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error");
+  app.add_option("--chat-template", f.chat_template,
+                 "Chat template: a Jinja file, or the template itself (replaces the tokenizer's)");
+  app.add_flag("--enforce-eager", f.enforce_eager,
+               "CUDA: run every step eagerly (no CUDA graph capture and replay)");
+  app.add_flag("--enable-server-load-tracking", f.enable_server_load_tracking,
+               "Count requests in flight for GET /load (without it /load reports 0, as vLLM)");
+  app.add_option("--config", f.config,
+                 "YAML file of flags (name: value); flags on the command line win");
+}
+
+// Every long option as --config reads it.
+std::vector<ConfigOption> config_options(const CLI::App& app) {
+  std::vector<ConfigOption> out;
+  for (const CLI::Option* option : app.get_options()) {
+    const std::vector<std::string>& names = option->get_lnames();
+    if (names.empty()) continue;
+    const std::string canonical = "--" + names.front();
+    for (const std::string& name : names) {
+      ConfigOption o;
+      o.name = "--" + name;
+      o.canonical = canonical;
+      if (option->get_expected_max() == 0) {
+        o.kind = ConfigOption::Kind::kFlag;
+        const auto& fnames = option->get_fnames();
+        if (std::find(fnames.begin(), fnames.end(), "no-" + name) != fnames.end()) {
+          o.negation = "--no-" + name;
+        }
+      } else if (kJsonOptions.contains(o.name)) {
+        o.kind = ConfigOption::Kind::kJson;
+      } else if (option->get_items_expected_max() > 1) {
+        o.kind = ConfigOption::Kind::kList;
+      }
+      out.push_back(std::move(o));
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> long_option_names(const CLI::App& app) {
@@ -193,6 +240,9 @@ Expected<ServeOptions> build_options(const RawFlags& f) {
   }
   KVTIER_RETURN_IF_ERROR(check_json_flag("--kv-transfer-config", f.kv_transfer_config));
   KVTIER_RETURN_IF_ERROR(check_json_flag("--kv-events-config", f.kv_events_config));
+  if (!f.chat_template.empty()) {
+    KVTIER_ASSIGN_OR_RETURN(o.chat_template, load_chat_template_flag(f.chat_template));
+  }
 
   KVTIER_ASSIGN_OR_RETURN(const model::LoadFormat load_format,
                           model::parse_load_format(f.load_format));
@@ -237,6 +287,7 @@ Expected<ServeOptions> build_options(const RawFlags& f) {
   e.kv_offloading_size_gib = f.kv_offloading_size;
   e.kv_offloading_backend = f.kv_offloading_backend;
   e.num_threads = f.num_threads;
+  e.enforce_eager = f.enforce_eager;
   e.max_logprobs = f.max_logprobs;
   o.api.sampling_defaults.max_logprobs = f.max_logprobs;
 
@@ -255,6 +306,7 @@ Expected<ServeOptions> build_options(const RawFlags& f) {
   a.enable_prompt_tokens_details = f.enable_prompt_tokens_details;
   a.log_requests = f.enable_log_requests && !f.disable_log_requests;
   a.max_log_len = f.max_log_len;
+  a.enable_server_load_tracking = f.enable_server_load_tracking;
 
   o.tokenizer_threads = f.tokenizer_threads;
   o.shutdown_timeout_s = f.shutdown_timeout;
@@ -286,13 +338,19 @@ ServeArgs parse_serve_args(const std::vector<std::string>& args) {
     if (arg == "-tp") arg = "--tensor-parallel-size";
     if (arg.starts_with("-tp=")) arg = "--tensor-parallel-size" + arg.substr(3);
   }
-  auto expanded = expand_option_prefixes(spelled, long_option_names(app));
-  if (!expanded) {
+  auto usage_error = [&](const Status& status) {
     result.exit_code = 2;
-    result.message = "kvtier serve: " + expanded.error().message();
+    result.message = "kvtier serve: " + status.message();
     return result;
-  }
-  std::vector<std::string> reversed(expanded->rbegin(), expanded->rend());
+  };
+  // Dotted keys first: the prefix expansion would take "--kv-transfer-config.x" for a name.
+  auto dotted = extract_dotted_args(spelled, kJsonOptions);
+  if (!dotted) return usage_error(dotted.error());
+  auto expanded = expand_option_prefixes(dotted->rest, long_option_names(app));
+  if (!expanded) return usage_error(expanded.error());
+  auto configured = apply_config_file(*expanded, config_options(app));
+  if (!configured) return usage_error(configured.error());
+  std::vector<std::string> reversed(configured->args.rbegin(), configured->args.rend());
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
@@ -304,12 +362,21 @@ ServeArgs parse_serve_args(const std::vector<std::string>& args) {
     result.message = std::string("kvtier serve: ") + e.what();
     return result;
   }
-  auto options = build_options(flags);
-  if (!options) {
-    result.exit_code = 2;
-    result.message = "kvtier serve: " + options.error().message();
-    return result;
+  // A model named on the command line wins over the file's `model:`.
+  const auto& from_file = configured->from_file;
+  if (!flags.model_positional.empty() &&
+      std::find(from_file.begin(), from_file.end(), "--model") != from_file.end()) {
+    flags.model_option.clear();
   }
+  for (const auto& [option, keys] : dotted->objects) {
+    std::string& text =
+        option == "--kv-transfer-config" ? flags.kv_transfer_config : flags.kv_events_config;
+    auto merged = merge_json_option(option, text, keys);
+    if (!merged) return usage_error(merged.error());
+    text = std::move(*merged);
+  }
+  auto options = build_options(flags);
+  if (!options) return usage_error(options.error());
   result.options = std::move(*options);
   return result;
 }

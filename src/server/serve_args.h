@@ -8,6 +8,7 @@
 
 #include "engine/config.h"
 #include "server/api.h"
+#include "server/chat_template_flag.h"
 #include "server/http_server.h"
 
 namespace kvtier::server {
@@ -24,6 +25,7 @@ struct ServeOptions {
   std::string log_level;               // empty: leave as set by the global --log-level
   bool max_num_seqs_set = false;       // else the device's default applies
   bool max_num_batched_tokens_set = false;
+  std::optional<ChatTemplateFlag> chat_template;  // --chat-template, read and parsed
 };
 
 struct ServeArgs {
@@ -34,6 +36,8 @@ struct ServeArgs {
 
 // args: everything after `serve`. Reads VLLM_API_KEY when --api-key is absent and
 // VLLM_CPU_KVCACHE_SPACE (GiB) for the CPU backend's KV pool when --kv-cache-memory-bytes is.
+// Takes vLLM's --config FILE.yaml (config_file.h), its dotted JSON keys (dotted_args.h) and
+// --chat-template (read and parsed here, so a bad one is a usage error before anything loads).
 ServeArgs parse_serve_args(const std::vector<std::string>& args);
 
 // vLLM's defaults for the scheduler budgets: 1024 sequences and 8192 batched tokens on GPUs with

@@ -17,7 +17,9 @@
 namespace kvtier::model {
 
 Expected<std::unique_ptr<ModelRunner>> create_cuda_model_runner(const RunnerOptions& options) {
-  KVTIER_ASSIGN_OR_RETURN(auto runner, cuda::CudaModelRunner::create(options, {}));
+  cuda::CudaModelRunner::Tuning tuning;
+  tuning.cuda_graphs = !options.enforce_eager;
+  KVTIER_ASSIGN_OR_RETURN(auto runner, cuda::CudaModelRunner::create(options, tuning));
   return std::unique_ptr<ModelRunner>(std::move(runner));
 }
 
