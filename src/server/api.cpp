@@ -107,12 +107,23 @@ void Api::handle(HttpRequest request, std::shared_ptr<Responder> responder) {
   if (path.starts_with("/v1/") && !authorized(request)) {
     return fail(401, "Unauthorized: missing or invalid API key (Authorization: Bearer <key>)");
   }
-  if (path == "/health") {
-    if (method != "GET" && method != "HEAD") return wrong_method("GET");
+  // /ping is vLLM's (SageMaker's) name for /health, on GET and POST.
+  if (path == "/health" || path == "/ping") {
+    bool ping = path == "/ping";
+    if (method != "GET" && method != "HEAD" && !(ping && method == "POST")) {
+      return wrong_method(ping ? "GET, POST" : "GET");
+    }
     if (draining_) return fail(503, "the server is shutting down");
     HttpResponse ok;
     ok.content_type.clear();
     return reply(std::move(ok));
+  }
+  // vLLM's server load: generation requests from arrival until their response is written, only
+  // with --enable-server-load-tracking (else 0, as vLLM's counter is never moved).
+  if (path == "/load") {
+    if (method != "GET") return wrong_method("GET");
+    return reply(json_response(
+        {{"server_load", config_.enable_server_load_tracking ? in_flight() : int64_t(0)}}));
   }
   if (path == "/version") {
     if (method != "GET") return wrong_method("GET");

@@ -132,11 +132,22 @@ std::string render_metrics(const MetricsContext& c) {
   }
   histogram("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.",
             iteration);
+  // vLLM observes each finished request's largest generation over its n samples; with n = 1
+  // (the only n served) that is the request's generation tokens, the same observations as
+  // vllm:request_generation_tokens (vllm/v1/engine/parallel_sampling.py).
+  histogram("vllm:request_max_num_generation_tokens",
+            "Histogram of maximum number of requested generation tokens.", r.generation_tokens);
   histogram("vllm:request_params_n", "Histogram of the n request parameter.", r.params_n);
   histogram("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.",
             r.max_tokens_param);
   histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
             r.ttft);
+  // vLLM 0.11's deprecated name for the inter-token latency, observed with every inter-token
+  // gap alongside it (vllm/v1/metrics/loggers.py; hidden from 0.12).
+  histogram("vllm:time_per_output_token_seconds",
+            "Histogram of time per output token in seconds."
+            "DEPRECATED: Use vllm:inter_token_latency_seconds instead.",
+            r.inter_token);
   histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
             r.inter_token);
   histogram("vllm:request_time_per_output_token_seconds",
