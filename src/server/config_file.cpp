@@ -88,9 +88,23 @@ Expected<std::vector<ConfigArgument>> read_config_file(const std::filesystem::pa
     if (name == "--config") return fail("a config file cannot name another");
     auto option = std::find_if(options.begin(), options.end(),
                                [&](const ConfigOption& o) { return o.name == name; });
-    if (option == options.end()) return fail("unknown option (not a `kvtier serve` flag)");
+    if (option == options.end()) {
+      // argparse's abbreviations hold in the file too (`max-num-seq: 1024`).
+      std::vector<const ConfigOption*> matches;
+      for (const ConfigOption& o : options) {
+        if (o.name.starts_with(name)) matches.push_back(&o);
+      }
+      if (matches.empty()) return fail("unknown option (not a `kvtier serve` flag)");
+      if (matches.size() > 1) {
+        std::string list;
+        for (const ConfigOption* m : matches) list += (list.empty() ? "" : ", ") + m->name;
+        return fail(fmt::format("ambiguous: could be {}", list));
+      }
+      option = options.begin() + (matches.front() - options.data());
+      name = option->name;
+    }
     if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
-      return fail("given twice (as kebab-case and snake_case)");
+      return fail("given twice (under two spellings)");
     }
     seen.push_back(name);
     if (!value.IsDefined() || value.IsNull()) return fail("has no value");

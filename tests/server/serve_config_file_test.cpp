@@ -105,6 +105,8 @@ TEST_F(ConfigFile, UnknownKeysAndBadValuesNameTheFileAndKey) {
       {"config: other.yaml\n", "config: a config file cannot name another"},
       {"- port\n- 1\n", "expected a map of option names to values, got a list"},
       {"port: 1\nport: [\n", "not valid YAML"},
+      {"max-num: 4\n", "max-num: ambiguous: could be --max-num-seqs, --max-num-batched-tokens"},
+      {"max_num_seqs: 4\nmax-num-seqs: 5\n", "max-num-seqs: given twice (under two spellings)"},
   };
   for (const Case& c : cases) {
     std::string file = write("bad.yaml", c.yaml);
@@ -127,6 +129,14 @@ TEST_F(ConfigFile, UnknownKeysAndBadValuesNameTheFileAndKey) {
   ServeArgs type = parse_serve_args({"m", "--config", write("t.yaml", "port: eighty\n")});
   EXPECT_FALSE(type.options);
   EXPECT_NE(type.message.find("--port"), std::string::npos) << type.message;
+}
+
+TEST_F(ConfigFile, KeysMayBeAbbreviatedAsOnTheCommandLine) {
+  ServeArgs parsed =
+      parse_serve_args({"m", "--config", write("seed.yaml", "max-num-seq: 1024\nenforce: true\n")});
+  ASSERT_TRUE(parsed.options) << parsed.message;
+  EXPECT_EQ(parsed.options->engine.max_num_seqs, 1024);
+  EXPECT_TRUE(parsed.options->engine.enforce_eager);
 }
 
 TEST_F(ConfigFile, AnEmptyFileSetsNothing) {
