@@ -179,7 +179,7 @@ std::vector<ConfigOption> config_options(const CLI::App& app) {
   std::vector<ConfigOption> out;
   for (const CLI::Option* option : app.get_options()) {
     const std::vector<std::string>& names = option->get_lnames();
-    if (names.empty()) continue;
+    if (names.empty() || names.front() == "help") continue;
     const std::string canonical = "--" + names.front();
     for (const std::string& name : names) {
       ConfigOption o;

@@ -103,6 +103,7 @@ TEST_F(ConfigFile, UnknownKeysAndBadValuesNameTheFileAndKey) {
       {"kv-transfer-config: [1]\n", "kv-transfer-config: expected a map (or its JSON text)"},
       {"port:\n", "port: has no value"},
       {"config: other.yaml\n", "config: a config file cannot name another"},
+      {"help: true\n", "help: unknown option (not a `kvtier serve` flag)"},
       {"- port\n- 1\n", "expected a map of option names to values, got a list"},
       {"port: 1\nport: [\n", "not valid YAML"},
       {"max-num: 4\n", "max-num: ambiguous: could be --max-num-seqs, --max-num-batched-tokens"},
