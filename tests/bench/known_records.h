@@ -15,11 +15,13 @@ namespace kvtier::bench::testing {
 inline constexpr double kT0 = 1796616000.0;  // 2026-12-07 04:00:00 UTC
 inline constexpr double kWindowSeconds = 8.0;
 
-inline double at64(int ticks) { return kT0 + ticks / 64.0; }
+// `ticks` 1/64 s after kT0, every time stretched by `scale` (a power of two keeps it exact).
+inline double at64(int ticks, double scale = 1) { return kT0 + scale * ticks / 64.0; }
 
 // 11 successful requests (start, TTFT, first-to-last-token span and tail in 1/64 s; prompt
-// and output tokens; text chunks), two cut at the deadline (incomplete) and one errored.
-inline std::vector<RequestRecord> known_records() {
+// and output tokens; text chunks), two cut at the deadline (incomplete) and one errored. With
+// `scale`, every time (and the window) is stretched by that factor.
+inline std::vector<RequestRecord> known_records(double scale = 1) {
   struct Row {
     int start, ttft, span, tail;
     int64_t prompt, outputs;
@@ -38,13 +40,13 @@ inline std::vector<RequestRecord> known_records() {
     r.request_id = "4-" + std::to_string(records.size()) + "-0";
     r.conversation_index = static_cast<int64_t>(records.size());
     r.status = status;
-    r.scheduled_time = r.dispatch_time = at64(row.start);
-    r.request_start = at64(row.start);
-    r.first_token = at64(row.start + row.ttft);
-    r.last_token = at64(row.start + row.ttft + row.span);
+    r.scheduled_time = r.dispatch_time = at64(row.start, scale);
+    r.request_start = at64(row.start, scale);
+    r.first_token = at64(row.start + row.ttft, scale);
+    r.last_token = at64(row.start + row.ttft + row.span, scale);
     r.request_end = status == RequestStatus::kIncomplete
-                        ? at64(512)  // cut at the deadline
-                        : at64(row.start + row.ttft + row.span + row.tail);
+                        ? at64(512, scale)  // cut at the deadline
+                        : at64(row.start + row.ttft + row.span + row.tail, scale);
     r.finalize_time = *r.request_end;
     r.token_iterations = row.chunks;
     r.request_iterations = row.chunks + 1;
@@ -58,9 +60,9 @@ inline std::vector<RequestRecord> known_records() {
   errored.request_id = "4-13-0";
   errored.conversation_index = 13;
   errored.status = RequestStatus::kErrored;
-  errored.scheduled_time = errored.dispatch_time = at64(400);
-  errored.request_start = at64(400);
-  errored.request_end = errored.finalize_time = at64(420);
+  errored.scheduled_time = errored.dispatch_time = at64(400, scale);
+  errored.request_start = at64(400, scale);
+  errored.request_end = errored.finalize_time = at64(420, scale);
   errored.request_iterations = 0;
   errored.error = "HTTP 500: engine failed";
   records.push_back(errored);
@@ -101,16 +103,32 @@ struct KnownNumbers {
   double client_cpu_ms_per_request = 5.0;
 };
 
+// The numbers of known_records(scale): times scaled, rates divided by the scale.
+inline KnownNumbers known_numbers(double scale = 1) {
+  KnownNumbers k;
+  k.duration *= scale;
+  for (double* rate : {&k.requests_per_second, &k.prompt_tokens_per_second,
+                       &k.output_tokens_per_second, &k.tokens_per_second}) {
+    *rate /= scale;
+  }
+  for (double* time : {&k.latency_mean, &k.latency_median, &k.latency_p99, &k.ttft_mean,
+                       &k.ttft_median, &k.ttft_p90, &k.ttft_p99, &k.itl_mean, &k.itl_median,
+                       &k.itl_p90, &k.itl_p99, &k.tpot_mean, &k.tpot_median, &k.tpot_p99}) {
+    *time *= scale;
+  }
+  return k;  // concurrency, token counts and client CPU per request do not change
+}
+
 // The benchmark as `kvtier bench --profile concurrent --rate 3` would report it (index 4).
-inline BenchReport known_report(const BenchConfig& config) {
+inline BenchReport known_report(const BenchConfig& config, double scale = 1) {
   BenchmarkRun run;
   run.strategy.type = StrategyType::kConcurrent;
   run.strategy.streams = 3;
-  run.records = known_records();
+  run.records = known_records(scale);
   run.start_time = kT0;
-  run.end_time = kT0 + kWindowSeconds;
-  run.end_queuing_time = kT0 + kWindowSeconds;
-  run.end_processing_time = kT0 + kWindowSeconds;
+  run.end_time = kT0 + scale * kWindowSeconds;
+  run.end_queuing_time = run.end_time;
+  run.end_processing_time = run.end_time;
   run.created_requests = 14;
   run.stop_reason = "max_seconds reached";
   run.stop_constraint = "max_seconds";
