@@ -32,9 +32,8 @@ Expected<ChatTemplateFlag> load_chat_template_flag(const std::string& value) {
     flag.source = "--chat-template " + value;
   } else if (value.find_first_of("{}\n") == std::string::npos) {
     // vLLM's rule: without Jinja's characters the value was meant as a path.
-    return invalid_argument(
-        "--chat-template {}: looks like a file path, but it cannot be read: {}", value,
-        file.error().message());
+    return invalid_argument("--chat-template {}: looks like a file path, but it cannot be read: {}",
+                            value, file.error().message());
   } else {
     flag.text = value;
     flag.source = "--chat-template (inline)";
@@ -48,8 +47,7 @@ Expected<std::shared_ptr<const tokenizer::Tokenizer>> load_tokenizer_with_templa
     const std::filesystem::path& dir, const ChatTemplateFlag& flag) {
   KVTIER_ASSIGN_OR_RETURN(tokenizer::TokenizerSpec spec,
                           tokenizer::read_tokenizer_json(dir / "tokenizer.json"));
-  KVTIER_ASSIGN_OR_RETURN(tokenizer::TokenizerConfig config,
-                          tokenizer::read_tokenizer_config(dir));
+  KVTIER_ASSIGN_OR_RETURN(tokenizer::TokenizerConfig config, tokenizer::read_tokenizer_config(dir));
   config.chat_template = flag.text;
   config.chat_template_source = flag.source;
   return tokenizer::Tokenizer::build(std::move(spec), std::move(config));

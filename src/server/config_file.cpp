@@ -73,8 +73,8 @@ Expected<std::vector<ConfigArgument>> read_config_file(const std::filesystem::pa
   std::vector<ConfigArgument> out;
   if (!root.IsDefined() || root.IsNull()) return out;  // an empty file sets nothing
   if (!root.IsMap()) {
-    return invalid_argument("--config {}: expected a map of option names to values, got {}",
-                            file, kind_of(root));
+    return invalid_argument("--config {}: expected a map of option names to values, got {}", file,
+                            kind_of(root));
   }
   std::vector<std::string> seen;
   for (const auto& entry : root) {

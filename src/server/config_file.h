@@ -16,7 +16,7 @@ namespace kvtier::server {
 // What the file reader needs to know of one long option.
 struct ConfigOption {
   enum class Kind { kFlag, kValue, kList, kJson };
-  std::string name;       // "--max-num-seqs"
+  std::string name;  // "--max-num-seqs"
   Kind kind = Kind::kValue;
   std::string negation;   // a flag's "--no-..." form, or empty
   std::string canonical;  // the option this name sets ("--no-x" and "--x" share one); empty: name
@@ -34,8 +34,8 @@ Expected<std::vector<ConfigArgument>> read_config_file(const std::filesystem::pa
                                                        const std::vector<ConfigOption>& options);
 
 struct ConfiguredArgs {
-  std::vector<std::string> args;          // the file's arguments, then the command line's
-  std::vector<std::string> from_file;     // canonical options only the file set
+  std::vector<std::string> args;       // the file's arguments, then the command line's
+  std::vector<std::string> from_file;  // canonical options only the file set
 };
 
 // Takes `--config FILE` (or --config=FILE) out of `args` (long options already spelled out in

@@ -16,7 +16,7 @@
 namespace kvtier::server {
 
 struct DottedArgs {
-  std::vector<std::string> rest;                 // every other argument, in order
+  std::vector<std::string> rest;                  // every other argument, in order
   std::map<std::string, nlohmann::json> objects;  // "--kv-transfer-config" -> {"kv_connector": X}
 };
 

@@ -40,9 +40,9 @@ Family family(const std::string& text, const std::string& name) {
 }
 
 std::string scrape_after_requests(ApiHarness& h) {
-  EXPECT_EQ(h.post("/v1/completions", {{"prompt", "hello"}, {"max_tokens", 4}, {"stream", true}})
-                ->status,
-            200);
+  EXPECT_EQ(
+      h.post("/v1/completions", {{"prompt", "hello"}, {"max_tokens", 4}, {"stream", true}})->status,
+      200);
   EXPECT_EQ(h.post("/v1/completions", {{"prompt", "x"}, {"max_tokens", 9}, {"stop", "c"}})->status,
             200);
   return h.run("GET", "/metrics", "")->body;

@@ -123,8 +123,8 @@ TEST_F(ConfigFile, UnknownKeysAndBadValuesNameTheFileAndKey) {
       << json_file.message;
   ServeArgs missing = parse_serve_args({"m", "--config", (dir_ / "none.yaml").string()});
   EXPECT_NE(missing.message.find("none.yaml"), std::string::npos) << missing.message;
-  ServeArgs twice = parse_serve_args({"m", "--config", write("a.yaml", ""), "--config",
-                                      write("b.yaml", "")});
+  ServeArgs twice =
+      parse_serve_args({"m", "--config", write("a.yaml", ""), "--config", write("b.yaml", "")});
   EXPECT_NE(twice.message.find("--config is given twice"), std::string::npos) << twice.message;
   // A type error in the file surfaces from the parser, naming the flag.
   ServeArgs type = parse_serve_args({"m", "--config", write("t.yaml", "port: eighty\n")});
@@ -162,11 +162,11 @@ TEST(DottedArgs, SetKeysOfTheJsonOptions) {
 }
 
 TEST(DottedArgs, MergeOverTheOptionsJson) {
-  ServeArgs parsed = parse_serve_args(
-      {"m", "--kv-transfer-config",
-       R"({"kv_connector": "OffloadingConnector", "kv_role": "kv_both",
+  ServeArgs parsed =
+      parse_serve_args({"m", "--kv-transfer-config",
+                        R"({"kv_connector": "OffloadingConnector", "kv_role": "kv_both",
            "kv_connector_extra_config": {"num_cpu_blocks": 10, "block_size": 64}})",
-       "--kv-transfer-config.kv_connector_extra_config.num_cpu_blocks", "5000"});
+                        "--kv-transfer-config.kv_connector_extra_config.num_cpu_blocks", "5000"});
   ASSERT_TRUE(parsed.options) << parsed.message;
   std::string text = parsed.options->engine.kv_transfer_config;
   EXPECT_EQ(json::parse(text),
@@ -177,7 +177,8 @@ TEST(DottedArgs, MergeOverTheOptionsJson) {
 }
 
 TEST_F(ConfigFile, DottedKeysMergeOverTheFilesJson) {
-  std::string file = write("serve.yaml", "kv-transfer-config: {kv_connector: A, kv_role: kv_both}\n");
+  std::string file =
+      write("serve.yaml", "kv-transfer-config: {kv_connector: A, kv_role: kv_both}\n");
   ServeArgs parsed =
       parse_serve_args({"m", "--config", file, "--kv-transfer-config.kv_connector", "B"});
   ASSERT_TRUE(parsed.options) << parsed.message;
@@ -201,15 +202,13 @@ TEST(DottedArgs, ErrorsNameTheOption) {
   EXPECT_NE(empty_key.message.find("an empty key"), std::string::npos) << empty_key.message;
   auto bad_base = parse_serve_args(
       {"m", "--kv-transfer-config", "[1]", "--kv-transfer-config.kv_connector", "X"});
-  EXPECT_NE(bad_base.message.find("--kv-transfer-config must be a JSON object"),
-            std::string::npos)
+  EXPECT_NE(bad_base.message.find("--kv-transfer-config must be a JSON object"), std::string::npos)
       << bad_base.message;
 }
 
 TEST(DottedArgs, ValuesAreJsonWhereTheyParse) {
-  auto out = extract_dotted_args({"--a.n", "12", "--a.s", "text", "--a.o={\"k\":[1]}", "--",
-                                  "--a.after", "x"},
-                                 {"--a"});
+  auto out = extract_dotted_args(
+      {"--a.n", "12", "--a.s", "text", "--a.o={\"k\":[1]}", "--", "--a.after", "x"}, {"--a"});
   ASSERT_TRUE(out) << out.error().message();
   EXPECT_EQ(out->objects.at("--a"), json::parse(R"({"n": 12, "s": "text", "o": {"k": [1]}})"));
   EXPECT_EQ(out->rest, (std::vector<std::string>{"--", "--a.after", "x"}));

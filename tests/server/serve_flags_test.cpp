@@ -42,8 +42,8 @@ TEST_F(ChatTemplateFlagTest, ReadsAFileAndRendersWithTheTokenizersVariables) {
 
   // The bundled Qwen3 tokenizer with the flag's template instead of its own: eos_token comes
   // from its tokenizer_config.json, as for the tokenizer's own template.
-  auto tokenizer = load_tokenizer_with_template(default_tokenizer_dir(),
-                                                *parsed.options->chat_template);
+  auto tokenizer =
+      load_tokenizer_with_template(default_tokenizer_dir(), *parsed.options->chat_template);
   ASSERT_TRUE(tokenizer) << tokenizer.error().message();
   nlohmann::json messages = nlohmann::json::parse(
       R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])");
