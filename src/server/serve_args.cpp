@@ -105,9 +105,11 @@ void add_flags(CLI::App& app, RawFlags& f) {
   app.add_option("--kv-transfer-config", f.kv_transfer_config,
                  "KV connector JSON, e.g. "
                  "'{\"kv_connector\":\"OffloadingConnector\",\"kv_role\":\"kv_both\","
-                 "\"kv_connector_extra_config\":{\"num_cpu_blocks\":10000}}'");
+                 "\"kv_connector_extra_config\":{\"num_cpu_blocks\":10000}}' (one key: "
+                 "--kv-transfer-config.KEY VALUE)");
   app.add_option("--kv-events-config", f.kv_events_config,
-                 "KV events JSON, e.g. '{\"enable_kv_cache_events\":true,\"publisher\":\"zmq\"}'");
+                 "KV events JSON, e.g. '{\"enable_kv_cache_events\":true,\"publisher\":\"zmq\"}' "
+                 "(one key: --kv-events-config.KEY VALUE)");
   app.add_option("--kv-offloading-size", f.kv_offloading_size,
                  "CPU KV offload tier size in GiB")
       ->check(CLI::PositiveNumber);
