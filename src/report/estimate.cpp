@@ -53,7 +53,10 @@ Change relative_change(const Estimate& base, const Estimate& cand) {
 Effect classify(const Change& c, bool higher_is_better) {
   if (!c.has_value()) return Effect::kUnknown;
   if (!c.has_bound()) return Effect::kNoBound;
-  if (std::fabs(c.percent) <= kNoiseStandardErrors * c.se) return Effect::kWithinNoise;
+  if (std::fabs(c.percent) <= kNoiseStandardErrors * c.se ||
+      std::fabs(c.percent) < kResolutionPercent) {
+    return Effect::kWithinNoise;
+  }
   return (c.percent > 0) == higher_is_better ? Effect::kGain : Effect::kLoss;
 }
 

@@ -32,11 +32,14 @@ Change relative_change(const Estimate& base, const Estimate& cand);
 enum class Effect {
   kUnknown,      // no value on one side, or a baseline of 0
   kNoBound,      // a single run on either side: no noise estimate, never coloured
-  kWithinNoise,  // |change| <= 2 SE: never coloured
+  kWithinNoise,  // |change| <= 2 SE, or below the resolution: never coloured
   kGain,         // beyond 2 SE in the metric's good direction
   kLoss,         // beyond 2 SE in its bad direction
 };
 inline constexpr double kNoiseStandardErrors = 2.0;
+// A change that shows as 0.0% is no effect, however small its SE: repeats of a quantised metric
+// (requests finished in a fixed window) can agree exactly, giving an SE of 0.
+inline constexpr double kResolutionPercent = 0.05;
 Effect classify(const Change& c, bool higher_is_better);
 
 // Average of per-level means (the seed's "Avg" columns); SEs combine as sqrt(sum se^2) / L.

@@ -54,6 +54,10 @@ TEST(Estimate, MeanAndStandardError) {
   EXPECT_EQ(classify(Change{3.1, 1.5}, true), Effect::kGain);
   EXPECT_EQ(classify(Change{-3.1, 1.5}, true), Effect::kLoss);
   EXPECT_EQ(classify(Change{30, kMissing}, true), Effect::kNoBound);
+  // Identical repeats (SE 0) of a change that shows as 0.0% are no gain; 0.1% is.
+  EXPECT_EQ(classify(Change{0.04, 0.0}, true), Effect::kWithinNoise);
+  EXPECT_EQ(classify(Change{-0.04, 0.0}, true), Effect::kWithinNoise);
+  EXPECT_EQ(classify(Change{0.1, 0.0}, true), Effect::kGain);
   EXPECT_EQ(classify(relative_change(estimate({0, 0}), estimate({1, 2})), true), Effect::kUnknown);
 }
 
