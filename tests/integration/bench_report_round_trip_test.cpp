@@ -197,6 +197,28 @@ TEST(BenchReportRoundTrip, TheReportReadsWhatTheBenchWrote) {
     EXPECT_NE(md.str().find(row, at), std::string::npos) << m.name << ": " << row << "\n"
                                                          << md.str().substr(at, 400);
   }
+  // report.html: the same rows in each metric's table.
+  std::ifstream html_in(dir / "report" / "report.html");
+  std::stringstream html;
+  html << html_in.rdbuf();
+  for (const auto& m : report::metric_specs()) {
+    if (!m.in_tables) continue;
+    const double b = metric_value(m.id, kb), c = metric_value(m.id, kc);
+    const std::string cells =
+        fmt::format("<tr><td>3</td><td>{}</td><td>{}</td><td>{}</td><td class=",
+                    report::format_value(b, m.decimals), report::format_value(c, m.decimals),
+                    report::format_difference(c - b, m.decimals));
+    const std::string change = fmt::format(
+        ">{}</td></tr>",
+        report::format_percent(b == 0 ? std::nullopt : std::optional(100.0 * (c / b - 1.0))));
+    const size_t at = html.str().find(fmt::format("<h3>{}</h3>", m.title));
+    ASSERT_NE(at, std::string::npos) << m.title;
+    const size_t row = html.str().find(cells, at);
+    ASSERT_NE(row, std::string::npos) << m.name << ": " << cells;
+    EXPECT_EQ(html.str().find(change, row), html.str().find("</tr>", row) - change.size() + 5)
+        << m.name << ": " << html.str().substr(row, 200);
+  }
+
   // The summary: req/s and the mean latency, TTFT and ITL.
   const std::string summary = fmt::format(
       "| **no-offload (baseline)** | {} | {} | {} | {} |",
