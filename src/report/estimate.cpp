@@ -43,10 +43,11 @@ Change relative_change(const Estimate& base, const Estimate& cand) {
   const double r = cand.mean / base.mean;
   c.percent = 100.0 * (r - 1.0);
   if (!base.has_bound() || !cand.has_bound()) return c;
-  // r sqrt((se_b / b)^2 + (se_c / c)^2), written so that a candidate mean of 0 is defined.
-  const double from_base = r * base.se / base.mean;
-  const double from_cand = cand.se / base.mean;
-  c.se = 100.0 * std::fabs(std::sqrt(from_base * from_base + from_cand * from_cand));
+  // The SE of the difference of the means, as a percent of the baseline: |change| > 2 SE is then
+  // the two-sample test on the difference. (The ratio's delta-method SE, r sqrt((se_b / b)^2 +
+  // (se_c / c)^2), shrinks with r: a noisy baseline that the candidate undercuts would pass as a
+  // gain.)
+  c.se = 100.0 * std::sqrt(base.se * base.se + cand.se * cand.se) / std::fabs(base.mean);
   return c;
 }
 

@@ -19,8 +19,9 @@ struct Estimate {
 Estimate estimate(const std::vector<double>& values);
 
 // Relative change of the candidate's mean against the baseline's, in percent:
-// r = cand / base, percent = 100 (r - 1), se = 100 r sqrt((se_b / b)^2 + (se_c / c)^2)
-// (independent repeats; see docs/report.md). percent is kMissing when the baseline mean is 0.
+// percent = 100 (c - b) / b, se = 100 sqrt(se_b^2 + se_c^2) / |b|: the SE of the difference of
+// the means (independent repeats), on the same scale (docs/report.md). percent is kMissing when
+// the baseline mean is 0.
 struct Change {
   double percent = kMissing;
   double se = kMissing;  // kMissing when either side has fewer than two repeats

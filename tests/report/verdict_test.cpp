@@ -44,10 +44,16 @@ TEST(Estimate, MeanAndStandardError) {
   const Estimate one = estimate({7, kMissing});
   EXPECT_EQ(one.n, 1);
   EXPECT_FALSE(one.has_bound());
-  // r = 1.2; se = 100 r sqrt((1.1547/100)^2 + (0.57735/120)^2) = 1.501%
+  // +20%; se = 100 sqrt(1.1547^2 + 0.57735^2) / 100 = 1.291%
   const Change c = relative_change(e, estimate({120, 121, 119}));
   EXPECT_NEAR(c.percent, 20.0, 1e-9);
-  EXPECT_NEAR(c.se, 1.5011, 1e-3);
+  EXPECT_NEAR(c.se, 1.2910, 1e-3);
+  // A noisy baseline undercut by a steady candidate: -78% against a difference SE of 83% is noise
+  // (the ratio's SE, 100 r sqrt(...) = 18%, would have called it a gain).
+  const Change drop = relative_change(estimate({1123, 11786}), estimate({1388, 1404}));
+  EXPECT_NEAR(drop.percent, -78.4, 0.1);
+  EXPECT_NEAR(drop.se, 82.6, 0.1);
+  EXPECT_EQ(classify(drop, /*higher_is_better=*/false), Effect::kWithinNoise);
   EXPECT_EQ(classify(c, /*higher_is_better=*/true), Effect::kGain);
   EXPECT_EQ(classify(c, /*higher_is_better=*/false), Effect::kLoss);
   EXPECT_EQ(classify(Change{3.0, 1.5}, true), Effect::kWithinNoise);  // exactly 2 SE: noise
@@ -112,10 +118,10 @@ TEST(Verdict, RealEffectsHaveTheRightSign) {
   ASSERT_EQ(g.verdict.size(), 1u);
   EXPECT_EQ(g.verdict[0].effect, Effect::kGain);
   EXPECT_EQ(g.verdict[0].text,
-            "native-offload: pays at concurrency 25: +20.0% ± 1.5% output tok/s, median TTFT "
-            "-40.0% ± 0.9%; no measurable effect at concurrency 5: 0.0% ± 1.3% output tok/s, "
+            "native-offload: pays at concurrency 25: +20.0% ± 1.3% output tok/s, median TTFT "
+            "-40.0% ± 1.3%; no measurable effect at concurrency 5: 0.0% ± 1.3% output tok/s, "
             "median TTFT 0.0% ± 1.3%");
-  EXPECT_NE(render_html(*r).find("class=\"gain\">+20.0% ± 1.5% (gain)</td>"), std::string::npos);
+  EXPECT_NE(render_html(*r).find("class=\"gain\">+20.0% ± 1.3% (gain)</td>"), std::string::npos);
 
   // The same numbers the other way round: the baseline is now the faster arm -> a loss.
   auto swapped = report_from_files({{"native-offload", write_repeats(dir, "cand", low, high)},
