@@ -3,6 +3,8 @@
 // puts one group's or one statistic's number under another's name fails.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>

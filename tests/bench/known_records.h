@@ -4,6 +4,8 @@
 // module (CSV, console tables, benchmarks.json) and the report that reads it are checked
 // against these. Every number differs from every other, and from the same metric's other
 // groups and statistics, so a writer or reader that takes the wrong field fails.
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "bench/bench_config.h"
