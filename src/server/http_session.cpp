@@ -3,8 +3,10 @@
 #include <array>
 #include <sstream>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "server/api_error.h"
@@ -37,7 +39,7 @@ std::string serialize(const http::response<Body>& response) {
 class Session final : public Responder, public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl& server, uint64_t id)
-      : stream_(std::move(socket)), server_(server), id_(id) {
+      : stream_(std::move(socket)), read_timer_(stream_.get_executor()), server_(server), id_(id) {
     server_.connections.fetch_add(1);
   }
   ~Session() override {
@@ -143,14 +145,15 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
     parser_.emplace();
     parser_->header_limit(std::uint32_t(server_.config.max_header_bytes));
     parser_->body_limit(std::uint64_t(server_.config.max_body_bytes));
-    stream_.expires_after(requests_ == 0 ? server_.config.request_timeout
-                                         : server_.config.keep_alive_timeout);
+    arm_read_timer(requests_ == 0 ? server_.config.request_timeout
+                                  : server_.config.keep_alive_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
+    disarm_read_timer();
     if (ec) return on_read_error(ec);
     if (closing_) return close();
     const auto& req = parser_->get();
@@ -161,13 +164,48 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
       os << cont.base();
       enqueue(os.str());
     }
-    stream_.expires_after(server_.config.request_timeout);
+    arm_read_timer(server_.config.request_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_request(ec); });
   }
 
+  // Reads run under a timer of the session's own instead of the stream's deadline: Beast's
+  // timeout closes the socket, leaving no way to answer 408 to a client that sent part of a
+  // request and stalled. The timer cancels the read; its handler runs on the session's strand,
+  // and `read_seq_` makes a handler already queued when the read ended do nothing.
+  void arm_read_timer(std::chrono::milliseconds after) {
+    stream_.expires_never();
+    read_timed_out_ = false;
+    read_timer_.expires_after(after);
+    read_limit_ = after;
+    read_timer_.async_wait([self = shared_from_this(), seq = ++read_seq_](beast::error_code ec) {
+      if (ec || seq != self->read_seq_ || !self->open_) return;
+      self->read_timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+  }
+
+  void disarm_read_timer() {
+    ++read_seq_;
+    read_timer_.cancel();
+  }
+
   void on_read_error(beast::error_code ec) {
+    if (read_timed_out_) {
+      read_timed_out_ = false;
+      // An idle connection (nothing of a next request sent) just closes; a request cut short
+      // is told why.
+      const bool partial = parser_ && (parser_->got_some() || buffer_.size() > 0);
+      if (!partial || !open_ || closing_) return close();
+      in_exchange_ = true;
+      keep_alive_ = false;
+      version_ = 11;
+      send(error_response(ApiError{
+          408, fmt::format("request not received within {} ms", read_limit_.count()), {}}));
+      return;
+    }
     if (ec == http::error::end_of_stream || ec == net::error::eof ||
         ec == beast::error::timeout || ec == net::error::operation_aborted ||
         ec == net::error::connection_reset || !open_) {
@@ -313,6 +351,7 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
 
   void close() {
     if (!open_.exchange(false)) return;
+    disarm_read_timer();  // its handler holds the session
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
@@ -322,6 +361,10 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer read_timer_;  // the deadline of the read in flight (arm_read_timer)
+  uint64_t read_seq_ = 0;
+  bool read_timed_out_ = false;
+  std::chrono::milliseconds read_limit_{0};
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpServer::Impl& server_;

@@ -127,9 +127,24 @@ TEST(HttpServer, StalledAndIdleConnectionsAreClosed) {
   config.request_timeout = 300ms;
   config.keep_alive_timeout = 200ms;
   InProcessServer s(config);
+  // A request cut short is answered 408 (naming the limit) before the close.
   HttpTestClient stalled(s.port(), 3s);
   stalled.write_raw("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Le");
+  const std::string header_reply = stalled.read_until("}");
+  EXPECT_EQ(header_reply.rfind("HTTP/1.1 408", 0), 0u) << header_reply;
+  EXPECT_NE(header_reply.find("RequestTimeoutError"), std::string::npos) << header_reply;
+  EXPECT_NE(header_reply.find("within 300 ms"), std::string::npos) << header_reply;
   EXPECT_TRUE(stalled.closed_by_server());
+
+  // So is a body that stops coming (a slow-loris body).
+  HttpTestClient slow_body(s.port(), 3s);
+  slow_body.write_raw(
+      "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"prompt\":");
+  const std::string body_reply = slow_body.read_until("}");
+  EXPECT_EQ(body_reply.rfind("HTTP/1.1 408", 0), 0u) << body_reply;
+  EXPECT_TRUE(slow_body.closed_by_server());
+
+  // A kept-alive connection idle past keep_alive_timeout just closes, without a reply.
 
   HttpTestClient idle(s.port(), 3s);
   EXPECT_EQ(idle.request("GET", "/health").status, 200);
