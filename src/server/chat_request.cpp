@@ -1,5 +1,6 @@
 #include "server/api_request.h"
 #include "server/json_fields.h"
+#include "server/unsupported_fields.h"
 
 namespace kvtier::server {
 namespace {
@@ -124,6 +125,7 @@ Expected<ChatApiRequest> parse_chat_request(const json& body, const SamplingDefa
   }
   ChatApiRequest request;
   KVTIER_RETURN_IF_ERROR(parse_messages(body, request));
+  KVTIER_RETURN_IF_ERROR(refuse_unsupported_fields(body, /*chat=*/true));
   KVTIER_RETURN_IF_ERROR(parse_generate_options(body, defaults, request.options));
   KVTIER_RETURN_IF_ERROR(parse_chat_options(body, request));
 

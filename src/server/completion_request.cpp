@@ -2,6 +2,7 @@
 
 #include "server/api_request.h"
 #include "server/json_fields.h"
+#include "server/unsupported_fields.h"
 
 namespace kvtier::server {
 namespace {
@@ -73,6 +74,7 @@ Expected<CompletionApiRequest> parse_completion_request(const json& body, const 
   }
   CompletionApiRequest request;
   KVTIER_RETURN_IF_ERROR(parse_prompt(body, request));
+  KVTIER_RETURN_IF_ERROR(refuse_unsupported_fields(body, /*chat=*/false));
   KVTIER_RETURN_IF_ERROR(parse_generate_options(body, defaults, request.options));
 
   KVTIER_ASSIGN_OR_RETURN(request.options.max_tokens, read_integer(body, "max_tokens"));

@@ -102,6 +102,28 @@ const std::vector<BadRequest>& bad_requests() {
        "Parameter 'cache_salt' must be a non-empty string if provided."},
       {"logit_bias", "/v1/completions", completion(R"("logit_bias": {"5": 1.0})"), 400,
        "logit_bias is not supported"},
+      {"structured_outputs", "/v1/completions",
+       completion(R"("structured_outputs": {"json": {"type": "object"}})"), 400,
+       "structured_outputs is not supported: structured outputs (guided decoding) are not "
+       "implemented"},
+      {"guided_json", "/v1/chat/completions",
+       chat(R"("messages": [{"role": "user", "content": "hi"}], "guided_json": {})"), 400,
+       "guided_json is not supported"},
+      {"guided_choice", "/v1/completions", completion(R"("guided_choice": ["a", "b"])"), 400,
+       "guided_choice is not supported"},
+      {"truncate_prompt_tokens", "/v1/completions", completion(R"("truncate_prompt_tokens": 8)"),
+       400, "truncate_prompt_tokens is not supported"},
+      {"allowed_token_ids", "/v1/completions", completion(R"("allowed_token_ids": [1, 2])"), 400,
+       "allowed_token_ids is not supported"},
+      {"bad_words", "/v1/completions", completion(R"("bad_words": ["x"])"), 400,
+       "bad_words is not supported"},
+      {"priority", "/v1/completions", completion(R"("priority": 5)"), 400,
+       "priority is not supported"},
+      {"return_token_ids", "/v1/completions", completion(R"("return_token_ids": true)"), 400,
+       "return_token_ids is not supported"},
+      {"request_chat_template", "/v1/chat/completions",
+       chat(R"("messages": [{"role": "user", "content": "hi"}], "chat_template": "{{ x }}")"),
+       400, "chat_template is not supported: a request cannot bring its own template"},
       {"response_format_json", "/v1/completions",
        completion(R"("response_format": {"type": "json_object"})"), 400,
        "response_format {\"type\":\"json_object\"} is not supported"},
@@ -182,6 +204,18 @@ INSTANTIATE_TEST_SUITE_P(Table, BadRequestTest, ::testing::ValuesIn(bad_requests
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ApiErrors, TableCoversAtLeastTwentyCases) { EXPECT_GE(bad_requests().size(), 20u); }
+
+TEST(ApiErrors, UnsupportedFieldsAtTheirDefaultsPass) {
+  // What a client library sends when it fills every field with vLLM's defaults asks for nothing
+  // kvtier lacks: the request reaches the engine.
+  ApiHarness h;
+  auto r = h.run("POST", "/v1/completions",
+                 completion(R"("priority": 0, "return_token_ids": false, "allowed_token_ids": [],
+                               "bad_words": [], "truncate_prompt_tokens": null,
+                               "structured_outputs": null, "guided_json": null)"));
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(h.engine.submitted().size(), 1u);
+}
 
 TEST(ApiErrors, UnknownRouteIs404AndWrongMethodIs405WithAllow) {
   ApiHarness h;

@@ -1,0 +1,60 @@
+#include "server/unsupported_fields.h"
+
+namespace kvtier::server {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+bool is_set(const json& body, const char* name) {
+  auto it = body.find(name);
+  return it != body.end() && !it->is_null();
+}
+
+// An empty list or object asks for nothing.
+bool asks_for_something(const json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return false;
+  return !((it->is_array() || it->is_object()) && it->empty());
+}
+
+Status unsupported(const char* name, const char* why) {
+  return make_error(ErrorCode::kUnimplemented, "{} is not supported: {}", name, why);
+}
+
+}  // namespace
+
+Status refuse_unsupported_fields(const json& body, bool chat) {
+  // vLLM 0.11's structured_outputs and the guided_* fields it replaced.
+  for (const char* name : {"structured_outputs", "guided_json", "guided_regex", "guided_choice",
+                           "guided_grammar", "guided_decoding_backend",
+                           "guided_whitespace_pattern"}) {
+    if (is_set(body, name)) {
+      return unsupported(name, "structured outputs (guided decoding) are not implemented");
+    }
+  }
+  if (is_set(body, "truncate_prompt_tokens")) {
+    return unsupported("truncate_prompt_tokens", "send a prompt that fits max_model_len");
+  }
+  if (asks_for_something(body, "allowed_token_ids")) {
+    return unsupported("allowed_token_ids", "sampling cannot be restricted to a token list");
+  }
+  if (asks_for_something(body, "bad_words")) {
+    return unsupported("bad_words", "words cannot be banned from sampling");
+  }
+  if (auto it = body.find("priority");
+      it != body.end() && !it->is_null() && !(it->is_number_integer() && *it == 0)) {
+    return unsupported("priority", "requests are scheduled first come, first served");
+  }
+  if (auto it = body.find("return_token_ids");
+      it != body.end() && !it->is_null() && !(it->is_boolean() && !it->get<bool>())) {
+    return unsupported("return_token_ids", "responses carry text and logprobs only");
+  }
+  if (chat && is_set(body, "chat_template")) {
+    return unsupported("chat_template",
+                       "a request cannot bring its own template; start the server with "
+                       "--chat-template");
+  }
+  return Status::ok();
+}
+
+}  // namespace kvtier::server

@@ -1,0 +1,15 @@
+#pragma once
+// vLLM request fields whose behaviour kvtier does not implement. A request that sets one to
+// anything but its default gets a 400 naming the field, so that no field is silently ignored.
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace kvtier::server {
+
+// Checks the fields both completion APIs share (structured outputs, truncate_prompt_tokens,
+// allowed_token_ids, bad_words, priority, return_token_ids) and, for chat, a request's own
+// chat_template.
+Status refuse_unsupported_fields(const nlohmann::ordered_json& body, bool chat);
+
+}  // namespace kvtier::server
