@@ -93,6 +93,11 @@ void Api::prepare_generation(Kind kind, const HttpRequest& request,
       }
     }
     if (prompt_ids.empty()) return reject(invalid_argument("prompt must not be empty"));
+    auto cut = truncate_prompt(parsed->options, info.max_model_len, prompt_ids);
+    if (!cut) return reject(cut.error());
+    if (*cut && codec_ && (parsed->echo || config_.log_requests)) {
+      prompt_text = codec_->decode(prompt_ids, false);  // what the model sees, echoed as such
+    }
     if (parsed->echo) echo_text = prompt_text;
     completion_logprobs = parsed->options.sampling.logprobs;
     options = std::move(parsed->options);
@@ -116,6 +121,9 @@ void Api::prepare_generation(Kind kind, const HttpRequest& request,
     if (!ids) return reject(ids.error());
     prompt_ids = std::move(*ids);
     prompt_text = std::move(*rendered);
+    auto cut = truncate_prompt(parsed->options, info.max_model_len, prompt_ids);
+    if (!cut) return reject(cut.error());
+    if (*cut) prompt_text = codec_->decode(prompt_ids, false);
     chat_logprobs = parsed->logprobs;
     chat_top_logprobs = parsed->top_logprobs;
     options = std::move(parsed->options);

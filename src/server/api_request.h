@@ -56,7 +56,14 @@ struct GenerateOptions {
   StreamOptions stream_options;
   std::string cache_salt;
   std::optional<int64_t> max_tokens_cap;  // from SamplingDefaults::max_tokens
+  // truncate_prompt_tokens: keep only the prompt's last k tokens; -1 means max_model_len.
+  std::optional<int64_t> truncate_prompt_tokens;
 };
+
+// Applies options.truncate_prompt_tokens to `prompt_ids` (vLLM's left truncation: the last k
+// tokens stay). Returns whether it cut anything; an error when k exceeds max_model_len.
+Expected<bool> truncate_prompt(const GenerateOptions& options, int64_t max_model_len,
+                               std::vector<int32_t>& prompt_ids);
 
 struct CompletionApiRequest {
   GenerateOptions options;

@@ -122,6 +122,13 @@ Status parse_generate_options(const json& body, const SamplingDefaults& defaults
     return make_error(ErrorCode::kUnimplemented, "prompt_logprobs is not supported");
   }
 
+  KVTIER_ASSIGN_OR_RETURN(auto truncate, read_integer(body, "truncate_prompt_tokens"));
+  if (truncate && *truncate != -1 && *truncate < 1) {
+    return invalid_argument(
+        "truncate_prompt_tokens must be -1 (max_model_len) or at least 1, got {}.", *truncate);
+  }
+  options.truncate_prompt_tokens = truncate;
+
   KVTIER_ASSIGN_OR_RETURN(auto temperature, read_number(body, "temperature"));
   if (temperature) {
     if (!(*temperature >= 0.0) || !std::isfinite(*temperature)) {
@@ -246,6 +253,22 @@ Status check_token_ids(const std::vector<int32_t>& ids, int32_t vocab_size, cons
     }
   }
   return Status::ok();
+}
+
+Expected<bool> truncate_prompt(const GenerateOptions& options, int64_t max_model_len,
+                               std::vector<int32_t>& prompt_ids) {
+  if (!options.truncate_prompt_tokens) return false;
+  const int64_t keep =
+      *options.truncate_prompt_tokens == -1 ? max_model_len : *options.truncate_prompt_tokens;
+  if (keep > max_model_len) {
+    return invalid_argument(
+        "truncate_prompt_tokens value ({}) is greater than max_model_len ({}). Please, select a "
+        "smaller truncation size.",
+        keep, max_model_len);
+  }
+  if (int64_t(prompt_ids.size()) <= keep) return false;
+  prompt_ids.erase(prompt_ids.begin(), prompt_ids.end() - keep);
+  return true;
 }
 
 }  // namespace kvtier::server

@@ -32,9 +32,6 @@ Status refuse_unsupported_fields(const json& body, bool chat) {
       return unsupported(name, "structured outputs (guided decoding) are not implemented");
     }
   }
-  if (is_set(body, "truncate_prompt_tokens")) {
-    return unsupported("truncate_prompt_tokens", "send a prompt that fits max_model_len");
-  }
   if (asks_for_something(body, "allowed_token_ids")) {
     return unsupported("allowed_token_ids", "sampling cannot be restricted to a token list");
   }

@@ -111,8 +111,12 @@ const std::vector<BadRequest>& bad_requests() {
        "guided_json is not supported"},
       {"guided_choice", "/v1/completions", completion(R"("guided_choice": ["a", "b"])"), 400,
        "guided_choice is not supported"},
-      {"truncate_prompt_tokens", "/v1/completions", completion(R"("truncate_prompt_tokens": 8)"),
-       400, "truncate_prompt_tokens is not supported"},
+      {"truncate_prompt_tokens_zero", "/v1/completions",
+       completion(R"("truncate_prompt_tokens": 0)"), 400,
+       "truncate_prompt_tokens must be -1 (max_model_len) or at least 1, got 0."},
+      {"truncate_prompt_tokens_past_context", "/v1/completions",
+       completion(R"("truncate_prompt_tokens": 257)"), 400,
+       "truncate_prompt_tokens value (257) is greater than max_model_len (256)"},
       {"allowed_token_ids", "/v1/completions", completion(R"("allowed_token_ids": [1, 2])"), 400,
        "allowed_token_ids is not supported"},
       {"bad_words", "/v1/completions", completion(R"("bad_words": ["x"])"), 400,
@@ -204,6 +208,49 @@ INSTANTIATE_TEST_SUITE_P(Table, BadRequestTest, ::testing::ValuesIn(bad_requests
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ApiErrors, TableCoversAtLeastTwentyCases) { EXPECT_GE(bad_requests().size(), 20u); }
+
+TEST(ApiErrors, TruncatePromptTokensKeepsTheLastTokens) {
+  ApiHarness h;
+  // A 300-token prompt does not fit the fake's 256-token context; truncated to its last 5 ids it
+  // does, and the engine gets exactly those.
+  std::string ids;
+  for (int i = 0; i < 300; ++i) {
+    if (i) ids += ',';
+    ids += std::to_string(1 + i % 250);
+  }
+  auto r = h.run("POST", "/v1/completions",
+                 R"({"prompt": [)" + ids + R"(], "max_tokens": 4, "truncate_prompt_tokens": 5})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  ASSERT_EQ(h.engine.submitted().size(), 1u);
+  const std::vector<int32_t> expected = {46, 47, 48, 49, 50};  // ids 296..300: 1 + i % 250
+  EXPECT_EQ(h.engine.submitted()[0].prompt_ids, expected);
+  EXPECT_EQ(r->json()["usage"]["prompt_tokens"], 5);
+  // -1 means max_model_len: the last 256 would leave no room for one token of output.
+  auto full = h.run("POST", "/v1/completions",
+                    R"({"prompt": [)" + ids + R"(], "max_tokens": 4, "truncate_prompt_tokens": -1})");
+  EXPECT_EQ(full->status, 400) << full->body;
+  // A prompt already shorter than k is left alone.
+  auto shorter = h.run("POST", "/v1/completions",
+                       R"({"prompt": [7, 8, 9], "max_tokens": 4, "truncate_prompt_tokens": 5})");
+  ASSERT_EQ(shorter->status, 200) << shorter->body;
+  EXPECT_EQ(h.engine.submitted().back().prompt_ids, (std::vector<int32_t>{7, 8, 9}));
+}
+
+TEST(ApiErrors, TruncatePromptTokensCutsTheRenderedChatPrompt) {
+  ApiHarness h;
+  auto whole = h.run("POST", "/v1/chat/completions",
+                     R"({"messages": [{"role": "user", "content": "hello there"}]})");
+  ASSERT_EQ(whole->status, 200) << whole->body;
+  const std::vector<int32_t> rendered = h.engine.submitted().back().prompt_ids;
+  ASSERT_GT(rendered.size(), 3u);
+  auto cut = h.run("POST", "/v1/chat/completions",
+                   R"({"messages": [{"role": "user", "content": "hello there"}],
+                       "truncate_prompt_tokens": 3})");
+  ASSERT_EQ(cut->status, 200) << cut->body;
+  EXPECT_EQ(h.engine.submitted().back().prompt_ids,
+            std::vector<int32_t>(rendered.end() - 3, rendered.end()));
+  EXPECT_EQ(cut->json()["usage"]["prompt_tokens"], 3);
+}
 
 TEST(ApiErrors, UnsupportedFieldsAtTheirDefaultsPass) {
   // What a client library sends when it fills every field with vLLM's defaults asks for nothing
