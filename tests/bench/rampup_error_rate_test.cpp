@@ -43,18 +43,23 @@ Strategy closed_loop(StrategyType type, int64_t slots, double rampup) {
   return s;
 }
 
+// 8 tokens 0.15 s apart: a request streams for >= 1.05 s, far past the last slot's start (at
+// most 0.3 s in), so no slot finishes (and refills, at a later time) before every slot has
+// started, even on a loaded machine.
+ScriptedServerOptions slow_replies() {
+  ScriptedServerOptions o;
+  o.script = [](const nlohmann::json&, int64_t) {
+    ScriptedReply r;
+    r.itl_s = 0.15;
+    return r;
+  };
+  return o;
+}
+
 TEST(Rampup, ClosedLoopsStartTheirSlotsSpreadOverTheRamp) {
   for (const auto type : {StrategyType::kConcurrent, StrategyType::kThroughput}) {
     SCOPED_TRACE(strategy_type_name(type));
-    ScriptedServerOptions slow;
-    slow.script = [](const nlohmann::json&, int64_t) {
-      // 8 tokens 0.15 s apart: a request streams for >= 1.05 s, far past the last slot's start
-      // at 0.3 s, so no slot finishes (and refills) before every slot has started.
-      ScriptedReply r;
-      r.itl_s = 0.15;
-      return r;
-    };
-    Rig s(std::move(slow));
+    Rig s(slow_replies());
     ConversationSource source(numbered_conversations(1, 8, false), 8);
     auto run = run_benchmark(*s.client, source, closed_loop(type, 4, 0.4),
                              {std::nullopt, 4, std::nullopt, std::nullopt}, RunOptions{}, nullptr);
@@ -71,15 +76,7 @@ TEST(Rampup, ClosedLoopsStartTheirSlotsSpreadOverTheRamp) {
 }
 
 TEST(Rampup, WithoutARampEverySlotStartsAtOnce) {
-  // Each request streams for over a second, so no slot finishes (and refills, at a later time)
-  // before the last slot has started, even on a loaded machine.
-  ScriptedServerOptions slow;
-  slow.script = [](const nlohmann::json&, int64_t) {
-    ScriptedReply r;
-    r.itl_s = 0.15;
-    return r;
-  };
-  Rig s(std::move(slow));
+  Rig s(slow_replies());
   ConversationSource source(numbered_conversations(1, 2, false), 8);
   auto run = run_benchmark(*s.client, source, closed_loop(StrategyType::kConcurrent, 3, 0),
                            {std::nullopt, 3, std::nullopt, std::nullopt}, RunOptions{}, nullptr);
