@@ -86,7 +86,9 @@ TEST(BenchmarkRunner, MultiTurnChatResendsHistoryWithActualReplies) {
   }
   ASSERT_EQ(seen.size(), 6u);
   for (const auto& [c, t] : seen) {
-    if (t > 0) EXPECT_TRUE(seen.count({c, t - 1})) << "turn " << t << " of " << c << " alone";
+    if (t > 0) {
+      EXPECT_TRUE(seen.count({c, t - 1})) << "turn " << t << " of " << c << " alone";
+    }
   }
   // Turns of one conversation are sequential: turn t starts after turn t-1 ended.
   std::map<std::pair<int64_t, int>, const RequestRecord*> turns;
