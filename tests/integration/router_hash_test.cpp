@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "integration/serve_process.h"
+#include "integration/test_helpers.h"
 #include "kv/block_hasher.h"
 #include "router/endpoint_pool.h"
 #include "router/gateway.h"
@@ -27,23 +28,8 @@ namespace {
 
 using server::testing::ServeProcess;
 using server::testing::tiny_model_dir;
-
-uint16_t free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a(
-      ioc, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
-
-template <typename Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(30000)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
+using kvtier::testing::free_port;
+using kvtier::testing::wait_until;
 
 // The engines inherit the variable from this process when they are spawned.
 class ScopedEnv {
@@ -192,6 +178,30 @@ schedulingProfiles:
     return dynamic_cast<PrecisePrefixCacheScorer*>(g.scheduler().scorers()[1].scorer.get());
   }
 
+  // Sends a conversation's first request and waits until its engine's KV events (10 blocks or
+  // more) are in the scorer's index. Returns that engine's index; engines_.size() when the
+  // request went nowhere known or the events did not come.
+  size_t route_first_and_index(Gateway& g, const std::string& system) {
+    auto first = testing::http_post(g.port(), "/v1/chat/completions", chat(system, "Hi?"));
+    EXPECT_EQ(first.status, 200) << first.body << first.error;
+    const size_t home = index_of(first.header("x-gateway-destination-endpoint"));
+    if (home >= engines_.size()) return home;
+    const bool indexed = wait_until([&] { return precise(g)->index().count(home, "gpu") >= 10; });
+    EXPECT_TRUE(indexed) << "no KV events from engine " << home;
+    return indexed ? home : engines_.size();
+  }
+
+  // The precise scorer's scores of a follow-up question in the same conversation, one per
+  // endpoint of `views`.
+  std::vector<double> follow_up_scores(Gateway& g, const std::string& system,
+                                       const std::vector<EndpointView>& views) {
+    auto request = prompt_reader_->read(ApiKind::kChatCompletions,
+                                        nlohmann::json::parse(chat(system, "Another question?")));
+    EXPECT_TRUE(request) << request.error().message();
+    if (!request) return {};
+    return precise(g)->score(*request, views);
+  }
+
   size_t index_of(const std::string& destination) const {
     for (size_t i = 0; i < engines_.size(); ++i) {
       if (destination == endpoint_id(i)) return i;
@@ -222,17 +232,12 @@ TEST_F(RouterHashTest, SameAlgorithmAndSeedRouteSharedPrefixesHome) {
   auto gateway = start_gateway("42");
   ASSERT_TRUE(gateway);
   const std::string system = system_prompt("sha256_cbor block keys");
-  auto first = testing::http_post(gateway->port(), "/v1/chat/completions", chat(system, "Hi?"));
-  ASSERT_EQ(first.status, 200) << first.body << first.error;
-  const size_t home = index_of(first.header("x-gateway-destination-endpoint"));
-  ASSERT_LT(home, engines_.size());
   // The engine's sha256_cbor keys reach the index, and they are the keys the scorer predicts.
-  ASSERT_TRUE(wait_until([&] { return precise(*gateway)->index().count(home, "gpu") >= 10; }));
-  auto request = prompt_reader_->read(ApiKind::kChatCompletions,
-                                      nlohmann::json::parse(chat(system, "Another question?")));
-  ASSERT_TRUE(request) << request.error().message();
+  const size_t home = route_first_and_index(*gateway, system);
+  ASSERT_LT(home, engines_.size());
   const auto views = gateway->endpoints().usable();
-  const auto scores = precise(*gateway)->score(*request, views);
+  const auto scores = follow_up_scores(*gateway, system, views);
+  ASSERT_EQ(scores.size(), views.size());
   for (size_t i = 0; i < views.size(); ++i) {
     if (views[i].index == home) {
       EXPECT_GT(scores[i], 0.5) << "keys the engine published match the scorer's";
@@ -256,18 +261,13 @@ TEST_F(RouterHashTest, AnotherSeedScoresNothingAndWarnsOncePerEngine) {
   auto gateway = start_gateway("43");
   ASSERT_TRUE(gateway);
   const std::string system = system_prompt("hash seeds that differ");
-  auto first = testing::http_post(gateway->port(), "/v1/chat/completions", chat(system, "Hi?"));
-  ASSERT_EQ(first.status, 200) << first.body << first.error;
-  const size_t home = index_of(first.header("x-gateway-destination-endpoint"));
-  ASSERT_LT(home, engines_.size());
   // The events arrive, but under PYTHONHASHSEED=42 keys.
-  ASSERT_TRUE(wait_until([&] { return precise(*gateway)->index().count(home, "gpu") >= 10; }));
-  auto request = prompt_reader_->read(ApiKind::kChatCompletions,
-                                      nlohmann::json::parse(chat(system, "Another question?")));
-  ASSERT_TRUE(request) << request.error().message();
+  ASSERT_LT(route_first_and_index(*gateway, system), engines_.size());
   const auto views = gateway->endpoints().usable();
   ASSERT_EQ(views.size(), engines_.size());
-  for (double s : precise(*gateway)->score(*request, views)) EXPECT_EQ(s, 0.0);
+  const auto scores = follow_up_scores(*gateway, system, views);
+  ASSERT_EQ(scores.size(), views.size());
+  for (double s : scores) EXPECT_EQ(s, 0.0);
   for (int i = 0; i < 2; ++i) {
     auto r = testing::http_post(gateway->port(), "/v1/chat/completions",
                                 chat(system, "Question " + std::to_string(i)));

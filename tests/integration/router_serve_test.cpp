@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "integration/serve_process.h"
+#include "integration/test_helpers.h"
 #include "router/endpoint_pool.h"
 #include "router/gateway.h"
 #include "router/precise_prefix_cache_scorer.h"
@@ -30,6 +31,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using server::testing::ServeProcess;
 using server::testing::tiny_model_dir;
+using kvtier::testing::free_port;
+using kvtier::testing::wait_until;
 using tcp = asio::ip::tcp;
 
 struct Reply {
@@ -62,22 +65,6 @@ Reply post(uint16_t port, const std::string& target, const nlohmann::json& body)
     r.body = e.what();
   }
   return r;
-}
-
-uint16_t free_port() {
-  asio::io_context ioc;
-  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
-
-template <typename Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(20000)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
 }
 
 std::shared_ptr<const PromptReader> model_prompt_reader() {
