@@ -13,45 +13,12 @@
 #include "bench/console_output.h"
 #include "bench/interrupt.h"
 #include "cli/command.h"
+#include "common/yaml_json.h"
 #include "report/html_page.h"
 #include "report/report_files.h"
 
 namespace kvtier::cli {
 namespace {
-
-// A YAML scalar as GuideLLM's loader (yaml.safe_load) types it: integers, floats, booleans and
-// null become JSON values, anything else a string.
-nlohmann::json yaml_scalar(const YAML::Node& node) {
-  const std::string text = node.Scalar();
-  if (node.Tag() == "!") return text;  // quoted in the file: a string
-  auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_discarded() && (parsed.is_number() || parsed.is_boolean() || parsed.is_null())) {
-    return parsed;
-  }
-  if (text == "~" || text == "Null" || text == "NULL") return nullptr;
-  if (text == "True" || text == "TRUE") return true;
-  if (text == "False" || text == "FALSE") return false;
-  return text;
-}
-
-nlohmann::json yaml_to_json(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      nlohmann::json j = nlohmann::json::object();
-      for (const auto& kv : node) j[kv.first.as<std::string>()] = yaml_to_json(kv.second);
-      return j;
-    }
-    case YAML::NodeType::Sequence: {
-      nlohmann::json j = nlohmann::json::array();
-      for (const auto& item : node) j.push_back(yaml_to_json(item));
-      return j;
-    }
-    case YAML::NodeType::Scalar:
-      return yaml_scalar(node);
-    default:
-      return nullptr;
-  }
-}
 
 // --data given as a YAML file (.yaml, .yml, .config, as GuideLLM accepts) is read here, where
 // the YAML parser is linked; JSON files and inline values are the bench module's.
@@ -65,7 +32,7 @@ Status read_yaml_data(bench::RawBenchArgs& raw) {
     return invalid_argument("--data {}: no such file", raw.data[0]);
   }
   try {
-    raw.data_json = yaml_to_json(YAML::LoadFile(path.string()));
+    raw.data_json = yaml_to_json<nlohmann::json>(YAML::LoadFile(path.string()));
   } catch (const YAML::Exception& e) {
     return invalid_argument("--data {}: not valid YAML: {}", raw.data[0], e.what());
   }

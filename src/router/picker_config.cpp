@@ -13,6 +13,8 @@
 
 #include <unordered_map>
 
+#include "common/yaml_json.h"
+
 namespace kvtier::router {
 namespace {
 
@@ -120,72 +122,6 @@ std::string where(const YAML::Node& node, std::string_view source) {
   return fmt::format("{}:{}:{}", source, mark.line + 1, mark.column + 1);
 }
 
-bool full_match_int(const std::string& s, int64_t& out) {
-  const char* b = s.data();
-  const char* e = b + s.size();
-  if (b != e && *b == '+') ++b;
-  auto [p, ec] = std::from_chars(b, e, out);
-  return ec == std::errc() && p == e && b != e;
-}
-
-bool full_match_double(const std::string& s, double& out) {
-  if (s == ".inf" || s == "+.inf" || s == ".Inf" || s == "+.Inf") {
-    out = std::numeric_limits<double>::infinity();
-    return true;
-  }
-  if (s == "-.inf" || s == "-.Inf") {
-    out = -std::numeric_limits<double>::infinity();
-    return true;
-  }
-  if (s == ".nan" || s == ".NaN") {
-    out = std::numeric_limits<double>::quiet_NaN();
-    return true;
-  }
-  const char* b = s.data();
-  const char* e = b + s.size();
-  if (b != e && *b == '+') ++b;
-  auto [p, ec] = std::from_chars(b, e, out, std::chars_format::general);
-  return ec == std::errc() && p == e && b != e;
-}
-
-// YAML scalars are untyped text; plain ones get the YAML 1.2 core schema's types so plugin
-// parameters read like the JSON llm-d unmarshals them into. Quoted scalars stay strings.
-nlohmann::json scalar_to_json(const YAML::Node& node) {
-  const std::string& text = node.Scalar();
-  if (node.Tag() == "!") return text;
-  if (text == "true" || text == "True" || text == "TRUE") return true;
-  if (text == "false" || text == "False" || text == "FALSE") return false;
-  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
-    return nullptr;
-  }
-  int64_t i = 0;
-  if (full_match_int(text, i)) return i;
-  double d = 0;
-  if (full_match_double(text, d)) return d;
-  return text;
-}
-
-nlohmann::json yaml_to_json(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Scalar:
-      return scalar_to_json(node);
-    case YAML::NodeType::Sequence: {
-      nlohmann::json out = nlohmann::json::array();
-      for (const auto& item : node) out.push_back(yaml_to_json(item));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      nlohmann::json out = nlohmann::json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = yaml_to_json(kv.second);
-      return out;
-    }
-  }
-  return nullptr;
-}
-
 Expected<std::string> required_string(const YAML::Node& map, const char* key,
                                       const std::string& context, std::string_view source) {
   const YAML::Node value = map[key];
@@ -226,7 +162,7 @@ Expected<PluginSpec> parse_plugin(const YAML::Node& node, size_t i, std::string_
     return invalid_argument("{}: plugin '{}': 'parameters' must be a map", where(params, source),
                             spec.name);
   }
-  spec.parameters = params ? yaml_to_json(params) : nlohmann::json();
+  spec.parameters = params ? yaml_to_json<nlohmann::json>(params) : nlohmann::json();
   return spec;
 }
 
@@ -265,7 +201,7 @@ Expected<SchedulingProfileSpec> parse_profile(const YAML::Node& node, size_t i,
     }
     if (const YAML::Node weight = entry["weight"]) {
       double w = 0;
-      if (!weight.IsScalar() || !full_match_double(weight.Scalar(), w) || !(w >= 0) ||
+      if (!weight.IsScalar() || !yaml_core_double(weight.Scalar(), w) || !(w >= 0) ||
           w == std::numeric_limits<double>::infinity()) {
         return invalid_argument("{}: {}: plugin '{}': 'weight' must be a number >= 0, got '{}'",
                                 where(weight, source), context, ref.plugin_ref,

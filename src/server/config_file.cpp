@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/regular_file.h"
+#include "common/yaml_json.h"
 
 namespace kvtier::server {
 namespace {
@@ -16,32 +17,10 @@ using Kind = ConfigOption::Kind;
 
 bool is_plain(const YAML::Node& node) { return node.Tag() != "!"; }
 
-// YAML 1.2 core schema for plain scalars (quoted ones stay strings).
-nlohmann::ordered_json to_json(const YAML::Node& node) {
-  if (!node.IsDefined() || node.IsNull()) return nullptr;
-  if (node.IsSequence()) {
-    nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    for (const auto& item : node) out.push_back(to_json(item));
-    return out;
-  }
-  if (node.IsMap()) {
-    nlohmann::ordered_json out = nlohmann::ordered_json::object();
-    for (const auto& kv : node) out[kv.first.Scalar()] = to_json(kv.second);
-    return out;
-  }
-  const std::string& s = node.Scalar();
-  if (!is_plain(node)) return s;
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  auto number = nlohmann::ordered_json::parse(s, nullptr, false);
-  if (!number.is_discarded() && number.is_number()) return number;
-  return s;
-}
-
 // A plain true/false (as Python's yaml.safe_load reads them), or nothing.
 std::optional<bool> as_bool(const YAML::Node& node) {
   if (!node.IsScalar() || !is_plain(node)) return std::nullopt;
-  nlohmann::ordered_json value = to_json(node);
+  nlohmann::ordered_json value = yaml_to_json<nlohmann::ordered_json>(node);
   if (value.is_boolean()) return value.get<bool>();
   return std::nullopt;
 }
@@ -139,7 +118,7 @@ Expected<std::vector<ConfigArgument>> read_config_file(const std::filesystem::pa
       // name=value: a value starting with '-' (a negative number) stays a value.
       case Kind::kJson:
         if (value.IsSequence()) return fail("expected a map (or its JSON text), got a list");
-        args.push_back(name + "=" + (value.IsMap() ? to_json(value).dump() : value.Scalar()));
+        args.push_back(name + "=" + (value.IsMap() ? yaml_to_json<nlohmann::ordered_json>(value).dump() : value.Scalar()));
         break;
       case Kind::kValue:
         if (!value.IsScalar()) {
