@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/scheduling_policy.h"
 #include "kv/block_hasher.h"
 
 namespace kvtier::engine {
@@ -28,6 +29,8 @@ struct EngineConfig {
   // --prefix-caching-hash-algo with PYTHONHASHSEED; null: the default, xxh3_64.
   std::shared_ptr<const kv::BlockHasher> block_hasher;
   bool enable_chunked_prefill = true;
+  // --scheduling-policy: fcfs refuses a request's non-zero priority; priority orders by it.
+  SchedulingPolicy scheduling_policy = SchedulingPolicy::kFcfs;
   double gpu_memory_utilization = 0.9;
   std::optional<int32_t> num_gpu_blocks_override;
   int64_t cpu_kv_cache_bytes = 1LL << 30; // CPU backend's KV pool when no override is given

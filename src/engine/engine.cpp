@@ -81,7 +81,7 @@ Engine::Engine(const EngineConfig& config, EngineParts parts, int32_t max_model_
                                  config.enable_chunked_prefill
                                      ? config.max_num_batched_tokens
                                      : std::max(config.max_num_batched_tokens, max_model_len),
-                                 config.enable_chunked_prefill},
+                                 config.enable_chunked_prefill, config.scheduling_policy},
                  blocks_, tier_.get()),
       rng_(config.seed),
       iteration_tokens_(kIterationTokenBuckets) {
@@ -102,7 +102,8 @@ Engine::Engine(const EngineConfig& config, EngineParts parts, int32_t max_model_
 Engine::~Engine() { shutdown(false); }
 
 Status Engine::submit(GenerationRequest request) {
-  RequestLimits limits{vocab_size_, max_model_len_, config_.max_logprobs, tokenizer_ != nullptr};
+  RequestLimits limits{vocab_size_, max_model_len_, config_.max_logprobs, tokenizer_ != nullptr,
+                       config_.scheduling_policy == SchedulingPolicy::kPriority};
   KVTIER_RETURN_IF_ERROR(validate_request(request, limits));
   const Clock::time_point arrival = clock_();
   {
@@ -262,6 +263,7 @@ void Engine::add_sequence(GenerationRequest request, Clock::time_point arrival) 
   seq->tokens.reserve(seq->tokens.size() + size_t(std::min(seq->params.max_tokens, 1024)));
   seq->num_prompt = int32_t(seq->tokens.size());
   seq->kv.salt = kv::BlockHashChain(config_.block_hasher, request.cache_salt);
+  seq->priority = request.priority;
   seq->timings.arrival = arrival;
   if (!seq->params.ignore_eos) {
     seq->stop_ids.assign(eos_token_ids_.begin(), eos_token_ids_.end());

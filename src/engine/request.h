@@ -76,6 +76,9 @@ struct GenerationRequest {
   std::vector<int32_t> prompt_ids;
   SamplingParams sampling;
   std::string cache_salt;              // mixed into the first block's hash
+  // vLLM's priority: lower is served first under --scheduling-policy priority; any other value
+  // than 0 is refused under fcfs.
+  int64_t priority = 0;
   OutputSink sink;
 };
 

@@ -81,6 +81,13 @@ Status validate_request(const GenerationRequest& request, const RequestLimits& l
         limits.max_model_len, len));
   }
   KVTIER_RETURN_IF_ERROR(validate_sampling(request.sampling, limits));
+  if (request.priority != 0 && !limits.priority_scheduling) {
+    // vLLM's words, which clients match on, then the flag that would accept the request.
+    return invalid_argument(
+        "Got priority {} but Priority scheduling is not enabled. Start the server with "
+        "--scheduling-policy priority to use it.",
+        request.priority);
+  }
   if (len + request.sampling.max_tokens > limits.max_model_len) {
     return out_of_range(fmt::format(
         "'max_tokens' or 'max_completion_tokens' is too large: {}. This model's maximum context "

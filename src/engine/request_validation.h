@@ -13,6 +13,7 @@ struct RequestLimits {
   int32_t max_model_len = 0;
   int32_t max_logprobs = 20;
   bool has_tokenizer = false;  // stop strings need text
+  bool priority_scheduling = false;  // --scheduling-policy priority: any priority is accepted
 };
 
 Status validate_request(const GenerationRequest& request, const RequestLimits& limits);

@@ -2,10 +2,21 @@
 
 #include <algorithm>
 #include <cassert>
+#include <tuple>
 
 #include "kv/block_hash.h"
 
 namespace kvtier::engine {
+namespace {
+
+// vLLM's request order under the priority policy: the lower priority value first, then the
+// earlier arrival.
+bool served_before(const Sequence* a, const Sequence* b) {
+  return std::tie(a->priority, a->timings.arrival, a->arrival_order) <
+         std::tie(b->priority, b->timings.arrival, b->arrival_order);
+}
+
+}  // namespace
 
 Scheduler::Scheduler(const SchedulerConfig& config, kv::BlockManager& blocks, KvTier* tier)
     : config_(config), blocks_(blocks), tier_(tier) {
@@ -15,7 +26,16 @@ Scheduler::Scheduler(const SchedulerConfig& config, kv::BlockManager& blocks, Kv
 
 void Scheduler::add(Sequence* seq) {
   seq->state = SeqState::kWaiting;
-  waiting_.push_back(seq);
+  seq->arrival_order = num_added_++;
+  if (config_.policy == SchedulingPolicy::kPriority) {
+    enqueue_by_priority(seq);
+  } else {
+    waiting_.push_back(seq);
+  }
+}
+
+void Scheduler::enqueue_by_priority(Sequence* seq) {
+  waiting_.insert(std::upper_bound(waiting_.begin(), waiting_.end(), seq, served_before), seq);
 }
 
 void Scheduler::finish(Sequence* seq) {
@@ -74,12 +94,14 @@ void Scheduler::schedule_running(Sequence* seq, int32_t& budget, uint64_t step) 
       return;
     }
     Sequence* victim = pick_victim(seq, step);
+    if (victim != seq && victim->scheduled_step == step) unschedule(victim, budget);
     preempt(victim);
     if (victim == seq) return;
   }
 }
 
 Sequence* Scheduler::pick_victim(const Sequence* seq, uint64_t step) const {
+  if (config_.policy == SchedulingPolicy::kPriority) return pick_lowest_priority();
   for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
     Sequence* s = *it;
     if (s != seq && s->state == SeqState::kRunning && s->scheduled_step != step) return s;
@@ -87,19 +109,41 @@ Sequence* Scheduler::pick_victim(const Sequence* seq, uint64_t step) const {
   return const_cast<Sequence*>(seq);
 }
 
+Sequence* Scheduler::pick_lowest_priority() const {
+  // As vLLM's max(running, key=(priority, arrival)): whether scheduled this step or not, the
+  // sequence asking for blocks included (it is running, so there is always one).
+  Sequence* victim = nullptr;
+  for (Sequence* s : running_) {
+    if (s->state == SeqState::kRunning && (!victim || served_before(victim, s))) victim = s;
+  }
+  return victim;
+}
+
+void Scheduler::unschedule(Sequence* seq, int32_t& budget) {
+  auto it = std::find_if(out_.begin(), out_.end(),
+                         [&](const ScheduledChunk& c) { return c.seq == seq; });
+  if (it == out_.end()) return;
+  budget += it->num_tokens;
+  out_.erase(it);
+}
+
 void Scheduler::preempt(Sequence* victim) {
   blocks_.free(victim->kv);
   victim->num_computed = 0;
   victim->state = SeqState::kWaiting;
   running_.erase(std::find(running_.begin(), running_.end(), victim));
-  waiting_.push_front(victim);
+  if (config_.policy == SchedulingPolicy::kPriority) {
+    enqueue_by_priority(victim);
+  } else {
+    waiting_.push_front(victim);
+  }
   ++counters_.preemptions;
   preempted_ = true;
 }
 
 void Scheduler::schedule_waiting(int32_t& budget, uint64_t step) {
-  // Once a request without blocks does not fit, later ones without blocks wait too (first come
-  // first served); requests that already hold their blocks (their KV arrived from the second
+  // Once a request without blocks does not fit, later ones without blocks wait too (queue
+  // order is the policy's); requests that already hold their blocks (their KV arrived from the second
   // tier) may still start, so blocks they hold never deadlock the queue.
   bool blocked = false;
   size_t i = 0;
@@ -231,19 +275,23 @@ void Scheduler::on_loads_failed(std::span<const int32_t> blocks) {
 
 void Scheduler::on_loads_finished() {
   if (num_loading_ == 0) return;
-  // Ready sequences move to the front (in their order): they hold blocks, so running them
-  // soon returns those blocks.
+  // Under fcfs ready sequences move to the front (in their order): they hold blocks, so running
+  // them soon returns those blocks. Under priority they keep their place in the order, as in
+  // vLLM; holding blocks, they may still start past a request that does not fit.
+  const bool to_front = config_.policy == SchedulingPolicy::kFcfs;
   std::vector<Sequence*> ready;
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     Sequence* seq = *it;
     if (seq->state == SeqState::kLoading && blocks_ready(seq)) {
       seq->state = SeqState::kWaiting;
       --num_loading_;
-      ready.push_back(seq);
-      it = waiting_.erase(it);
-    } else {
-      ++it;
+      if (to_front) {
+        ready.push_back(seq);
+        it = waiting_.erase(it);
+        continue;
+      }
     }
+    ++it;
   }
   waiting_.insert(waiting_.begin(), ready.begin(), ready.end());
 }

@@ -1,16 +1,21 @@
 #pragma once
-// Decides each step's batch, first come first served: running decodes first, then running
-// prefills, then waiting requests, all within max_num_seqs and max_num_batched_tokens (long
-// prompts are chunked across steps). When blocks run out the newest running request is
-// preempted by recompute: its blocks are freed (their keys stay findable) and it goes back to
-// the front of the waiting queue. At admission a request takes over its cached prefix; blocks
-// the second tier holds are loaded while the request waits in LOADING. Engine thread only.
+// Decides each step's batch: running decodes first, then running prefills, then waiting
+// requests, all within max_num_seqs and max_num_batched_tokens (long prompts are chunked across
+// steps). When blocks run out a running request is preempted by recompute: its blocks are freed
+// (their keys stay findable) and it waits again. At admission a request takes over its cached
+// prefix; blocks the second tier holds are loaded while the request waits in LOADING.
+// The policy (vLLM's --scheduling-policy) orders the waiting queue and picks whom to preempt:
+// fcfs waits in arrival order and preempts the newest running request, which goes back to the
+// front of the queue; priority waits in (priority, arrival) order, lower first, and preempts the
+// running request with the largest (priority, arrival), even one already scheduled this step
+// (its chunk is taken back), and requeues it in its place by that order. Engine thread only.
 #include <cstdint>
 #include <deque>
 #include <span>
 #include <vector>
 
 #include "engine/kv_tier.h"
+#include "engine/scheduling_policy.h"
 #include "engine/sequence.h"
 #include "kv/block_manager.h"
 
@@ -20,6 +25,7 @@ struct SchedulerConfig {
   int32_t max_num_seqs = 256;
   int32_t max_num_batched_tokens = 2048;
   bool enable_chunked_prefill = true;
+  SchedulingPolicy policy = SchedulingPolicy::kFcfs;
 };
 
 struct ScheduledChunk {
@@ -76,7 +82,10 @@ class Scheduler {
   Admission start_loading(Sequence* seq, int32_t gpu_blocks, int32_t ext_blocks, int32_t computed);
   void record_admission(Sequence* seq, int32_t gpu_tokens, int32_t ext_tokens);
   Sequence* pick_victim(const Sequence* seq, uint64_t step) const;
+  Sequence* pick_lowest_priority() const;
+  void unschedule(Sequence* seq, int32_t& budget);
   void preempt(Sequence* victim);
+  void enqueue_by_priority(Sequence* seq);
   void emit(Sequence* seq, int32_t num_tokens, uint64_t step);
   bool blocks_ready(const Sequence* seq) const;
 
@@ -84,7 +93,8 @@ class Scheduler {
   kv::BlockManager& blocks_;
   KvTier* tier_;                    // null without a second tier
   std::vector<Sequence*> running_;  // oldest first
-  std::deque<Sequence*> waiting_;
+  std::deque<Sequence*> waiting_;  // fcfs: arrival order; priority: (priority, arrival) order
+  uint64_t num_added_ = 0;
   int32_t num_loading_ = 0;
   bool preempted_ = false;
   SchedulerCounters counters_;

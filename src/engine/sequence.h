@@ -38,6 +38,8 @@ struct Sequence {
   int32_t cached_tokens = 0;    // prompt tokens found in the GPU or CPU cache at admission
   bool admitted_once = false;   // prefix statistics count the first admission only
   uint64_t scheduled_step = 0;  // the step that last scheduled it
+  int64_t priority = 0;         // the request's; only the priority policy reads it
+  uint64_t arrival_order = 0;   // set by Scheduler::add: equal arrival times go by submission
 
   int32_t num_tokens() const { return int32_t(tokens.size()); }
   int32_t num_output() const { return int32_t(tokens.size()) - num_prompt; }
