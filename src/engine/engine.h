@@ -95,7 +95,8 @@ class Engine final : public EngineClient {
 
   Status forward(const std::vector<ScheduledChunk>& chunks);
   // Whether the runner can sample every row of this step where the logits are (only what the
-  // device sampler supports: no penalties, no min_tokens masking, logprobs <= 20).
+  // device sampler supports: no penalties, no min_tokens masking, no allowed_token_ids or
+  // bad_words, logprobs <= 20).
   bool samples_on_device(const std::vector<ScheduledChunk>& chunks) const;
   Status forward_sample(const std::vector<ScheduledChunk>& chunks);
   void sample(const std::vector<ScheduledChunk>& chunks);

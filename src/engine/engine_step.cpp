@@ -61,6 +61,8 @@ bool Engine::samples_on_device(const std::vector<ScheduledChunk>& chunks) const 
     }
     if (seq.sampling.num_output < p.min_tokens && !seq.sampling.stop_ids.empty()) return false;
     if (p.logprobs && *p.logprobs > model::kMaxSampleLogprobs) return false;
+    // The device sampler has no token masks: allowed_token_ids and bad_words mask on the host.
+    if (!p.allowed_token_ids.empty() || !p.bad_words_token_ids.empty()) return false;
   }
   return true;
 }

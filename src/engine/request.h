@@ -32,6 +32,12 @@ struct SamplingParams {
   bool include_stop_str_in_output = false;
   std::optional<int32_t> logprobs;  // top logprobs per generated token; 0 = only the chosen one
   bool skip_special_tokens = true;
+  // vLLM's allowed_token_ids: only these ids may be sampled. Empty: every id.
+  std::vector<int32_t> allowed_token_ids;
+  // vLLM's bad_words as token ids (the server tokenizes the words): the last id of each entry is
+  // never sampled right after the output ends with the entry's other ids; a one-id entry is
+  // never sampled at all.
+  std::vector<std::vector<int32_t>> bad_words_token_ids;
 };
 
 enum class FinishReason { kStop, kLength, kAbort, kError };

@@ -56,6 +56,24 @@ Status validate_sampling(const SamplingParams& p, const RequestLimits& limits) {
                                       i, id, limits.vocab_size));
     }
   }
+  for (size_t i = 0; i < p.allowed_token_ids.size(); ++i) {
+    const int32_t id = p.allowed_token_ids[i];
+    if (id < 0 || id >= limits.vocab_size) {
+      return out_of_range(fmt::format(
+          "allowed_token_ids[{}] = {} is outside the vocabulary [0, {})", i, id,
+          limits.vocab_size));
+    }
+  }
+  for (size_t i = 0; i < p.bad_words_token_ids.size(); ++i) {
+    const std::vector<int32_t>& word = p.bad_words_token_ids[i];
+    if (word.empty()) return invalid_argument("bad word {} has no token ids", i);
+    for (int32_t id : word) {
+      if (id < 0 || id >= limits.vocab_size) {
+        return out_of_range(fmt::format("bad word {} has token id {} outside the vocabulary [0, {})",
+                                        i, id, limits.vocab_size));
+      }
+    }
+  }
   return Status::ok();
 }
 

@@ -11,6 +11,10 @@ namespace {
 constexpr float kGreedyTemperature = 1e-5f;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
+bool in_row(int32_t id, std::span<const float> logits) {
+  return id >= 0 && size_t(id) < logits.size();
+}
+
 uint64_t splitmix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -32,6 +36,10 @@ void SamplingState::init(const SamplingParams& params, std::span<const int32_t> 
   num_output = 0;
   output_counts.clear();
   prompt_unique.clear();
+  output_ids.clear();
+  keeps_output_ids = std::any_of(params.bad_words_token_ids.begin(),
+                                 params.bad_words_token_ids.end(),
+                                 [](const std::vector<int32_t>& w) { return w.size() > 1; });
   if (params.repetition_penalty != 1.0f) {
     prompt_unique.assign(prompt.begin(), prompt.end());
     std::sort(prompt_unique.begin(), prompt_unique.end());
@@ -42,6 +50,7 @@ void SamplingState::init(const SamplingParams& params, std::span<const int32_t> 
 
 void SamplingState::append(const SamplingParams& params, int32_t token) {
   ++num_output;
+  if (keeps_output_ids) output_ids.push_back(token);
   if (params.repetition_penalty != 1.0f || params.presence_penalty != 0.0f ||
       params.frequency_penalty != 0.0f) {
     ++output_counts[token];
@@ -56,9 +65,11 @@ int32_t Sampler::sample(std::span<float> logits, const SamplingParams& params,
                         const SamplingState& state, TokenLogprob* logprob) {
   const bool want_logprobs = logprob != nullptr && params.logprobs.has_value();
   if (want_logprobs) raw_.assign(logits.begin(), logits.end());
+  mask_disallowed(logits, params);
+  ban_bad_words(logits, params, state);
   if (state.num_output < params.min_tokens) {
     for (int32_t id : state.stop_ids) {
-      if (id >= 0 && size_t(id) < logits.size()) logits[size_t(id)] = kNegInf;
+      if (in_row(id, logits)) logits[size_t(id)] = kNegInf;
     }
   }
   apply_penalties(logits, params, state);
@@ -89,6 +100,34 @@ void Sampler::fill_logprobs(std::span<const float> raw, int32_t token, int32_t t
   std::partial_sort(idx_.begin(), idx_.begin() + std::ptrdiff_t(n), idx_.end(), higher);
   out.top.reserve(n);
   for (size_t i = 0; i < n; ++i) out.top.emplace_back(idx_[i], raw[size_t(idx_[i])] - lse);
+}
+
+void Sampler::mask_disallowed(std::span<float> logits, const SamplingParams& params) {
+  const std::vector<int32_t>& allowed = params.allowed_token_ids;
+  if (allowed.empty()) return;
+  // Keep the allowed values, clear the row, put them back: linear in the row, whatever the list.
+  allowed_values_.resize(allowed.size());
+  for (size_t i = 0; i < allowed.size(); ++i) {
+    allowed_values_[i] = in_row(allowed[i], logits) ? logits[size_t(allowed[i])] : kNegInf;
+  }
+  std::fill(logits.begin(), logits.end(), kNegInf);
+  for (size_t i = 0; i < allowed.size(); ++i) {
+    if (in_row(allowed[i], logits)) logits[size_t(allowed[i])] = allowed_values_[i];
+  }
+}
+
+void Sampler::ban_bad_words(std::span<float> logits, const SamplingParams& params,
+                            const SamplingState& state) {
+  const std::vector<int32_t>& out = state.output_ids;
+  for (const std::vector<int32_t>& word : params.bad_words_token_ids) {
+    if (word.empty() || !in_row(word.back(), logits)) continue;
+    // As vLLM: only the generated ids count, so a prefix that ends in the prompt bans nothing.
+    const size_t prefix = word.size() - 1;
+    if (prefix > out.size()) continue;
+    if (std::equal(word.begin(), word.end() - 1, out.end() - std::ptrdiff_t(prefix))) {
+      logits[size_t(word.back())] = kNegInf;
+    }
+  }
 }
 
 void Sampler::apply_penalties(std::span<float> logits, const SamplingParams& params,

@@ -1,8 +1,9 @@
 #pragma once
 // Turns one row of logits into a token, as vLLM's sampler does: log-probabilities of the raw
-// logits (vLLM's default logprobs mode), min_tokens masking of stop tokens, repetition /
-// frequency / presence penalties, then greedy, or temperature -> min_p -> top_k -> top_p and a
-// draw from a per-request random stream (the same tokens whatever the batch).
+// logits (vLLM's default logprobs mode, so they ignore every mask below), allowed_token_ids and
+// bad_words masking, min_tokens masking of stop tokens, repetition / frequency / presence
+// penalties, then greedy, or temperature -> min_p -> top_k -> top_p and a draw from a
+// per-request random stream (the same tokens whatever the batch).
 #include <cstdint>
 #include <span>
 #include <unordered_map>
@@ -19,6 +20,10 @@ struct SamplingState {
   std::unordered_map<int32_t, int32_t> output_counts;  // generated ids (penalties)
   int32_t num_output = 0;
   std::span<const int32_t> stop_ids;  // eos and stop_token_ids, masked early
+  // The generated ids in order; kept only when a bad word has more than one token, since only
+  // those look back at the output.
+  std::vector<int32_t> output_ids;
+  bool keeps_output_ids = false;
 
   // Prepares the state for `params` over `prompt`.
   void init(const SamplingParams& params, std::span<const int32_t> prompt, uint64_t seed_value,
@@ -40,6 +45,10 @@ class Sampler {
  private:
   // Log-softmax of the raw row: the chosen token's value and the `top_n` highest.
   void fill_logprobs(std::span<const float> raw, int32_t token, int32_t top_n, TokenLogprob& out);
+  // Everything outside params.allowed_token_ids to -inf (nothing when the list is empty).
+  void mask_disallowed(std::span<float> logits, const SamplingParams& params);
+  void ban_bad_words(std::span<float> logits, const SamplingParams& params,
+                     const SamplingState& state);
   void apply_penalties(std::span<float> logits, const SamplingParams& params,
                        const SamplingState& state);
   int32_t draw(std::span<float> logits, const SamplingParams& params, double u);
@@ -51,6 +60,7 @@ class Sampler {
   std::vector<int32_t> idx_;
   std::vector<float> weights_;
   std::vector<float> raw_;
+  std::vector<float> allowed_values_;
 };
 
 int32_t argmax(std::span<const float> logits);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -228,6 +229,94 @@ TEST(EngineDeviceSampling, ATokenOutsideTheVocabularyFailsTheStepNotTheEngine) {
   results = generate(*device.engine, {prompt({1, 2, 3}, testing::greedy(3))});
   EXPECT_TRUE(results[0].error.is_ok()) << results[0].error.to_string();
   EXPECT_EQ(results[0].output_ids.size(), 3u);
+}
+
+bool any_outside(const std::vector<int32_t>& ids, const std::vector<int32_t>& allowed) {
+  return std::any_of(ids.begin(), ids.end(), [&](int32_t id) {
+    return std::find(allowed.begin(), allowed.end(), id) == allowed.end();
+  });
+}
+
+bool has_pair(const std::vector<int32_t>& ids, int32_t a, int32_t b) {
+  for (size_t i = 1; i < ids.size(); ++i) {
+    if (ids[i - 1] == a && ids[i] == b) return true;
+  }
+  return false;
+}
+
+TEST(EngineDeviceSampling, AllowedTokenIdsAndBadWordsMaskOnTheHost) {
+  const std::vector<int32_t> allowed = {3, 10, 42, 77};
+  std::vector<OfflinePrompt> ps;
+  SamplingParams restricted = sampled(10, 21);
+  restricted.allowed_token_ids = allowed;
+  restricted.logprobs = 2;
+  ps.push_back(prompt({1, 2, 3, 4, 5}, restricted));
+  SamplingParams restricted_greedy = testing::greedy(10);
+  restricted_greedy.allowed_token_ids = allowed;
+  ps.push_back(prompt({9, 9, 8}, restricted_greedy));
+  ps.push_back(prompt({6, 5, 4, 3}, sampled(10, 5)));  // shares the steps: they go to the host too
+
+  TestRun host = fake_engine(false);
+  TestRun device = fake_engine(true);
+  const auto want = generate(*host.engine, ps);
+  const auto got = generate(*device.engine, ps);
+  expect_same_results(got, want);
+  EXPECT_EQ(device.runner->sample_calls, 0);
+  EXPECT_GT(device.runner->forward_calls, 0);
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_EQ(got[i].output_ids.size(), 10u);
+    EXPECT_FALSE(any_outside(got[i].output_ids, allowed)) << "prompt " << i;
+  }
+  // The list is what kept them there: the same requests without it leave the set.
+  auto free = ps;
+  free[0].sampling.allowed_token_ids.clear();
+  free[1].sampling.allowed_token_ids.clear();
+  const auto unrestricted = generate(*host.engine, free);
+  EXPECT_TRUE(any_outside(unrestricted[0].output_ids, allowed));
+  EXPECT_TRUE(any_outside(unrestricted[1].output_ids, allowed));
+  // Logprobs are those of the raw logits (vLLM's default): the first step's row is the same
+  // with and without the list, and so are its top logprobs, masked ids among them.
+  ASSERT_FALSE(got[0].logprobs.empty());
+  ASSERT_FALSE(unrestricted[0].logprobs.empty());
+  const auto& top = got[0].logprobs[0].top;
+  EXPECT_EQ(top, unrestricted[0].logprobs[0].top);
+  EXPECT_TRUE(any_outside({top[0].first, top[1].first}, allowed));
+
+  // Bad words: the greedy continuation's first token, then its first two tokens as one word.
+  const std::vector<int32_t> ids = {11, 12, 13};
+  const auto plain = generate(*host.engine, {prompt(ids, testing::greedy(12))})[0].output_ids;
+  ASSERT_EQ(plain.size(), 12u);
+  SamplingParams one = testing::greedy(12);
+  one.bad_words_token_ids = {{plain[0]}};
+  SamplingParams two = testing::greedy(12);
+  two.bad_words_token_ids = {{plain[0], plain[1]}};
+  TestRun device2 = fake_engine(true);
+  const auto banned = generate(*device2.engine, {prompt(ids, one), prompt(ids, two)});
+  EXPECT_EQ(device2.runner->sample_calls, 0);
+  EXPECT_EQ(std::count(banned[0].output_ids.begin(), banned[0].output_ids.end(), plain[0]), 0);
+  ASSERT_EQ(banned[1].output_ids.size(), 12u);
+  EXPECT_EQ(banned[1].output_ids[0], plain[0]);  // the prefix alone is fine
+  EXPECT_NE(banned[1].output_ids[1], plain[1]);
+  EXPECT_FALSE(has_pair(banned[1].output_ids, plain[0], plain[1]));
+}
+
+TEST(EngineDeviceSampling, TokenMasksOutsideTheVocabularyAreRefused) {
+  TestRun run = fake_engine(false);
+  SamplingParams allowed = testing::greedy(3);
+  allowed.allowed_token_ids = {5, 101};  // the fake vocabulary is [0, 101)
+  SamplingParams bad = testing::greedy(3);
+  bad.bad_words_token_ids = {{4}, {9, -1}};
+  SamplingParams empty_word = testing::greedy(3);
+  empty_word.bad_words_token_ids = {{}};
+  const auto results = generate(*run.engine, {prompt({1, 2}, allowed), prompt({1, 2}, bad),
+                                              prompt({1, 2}, empty_word)});
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_NE(results[0].error.message().find("allowed_token_ids[1] = 101"), std::string::npos)
+      << results[0].error.to_string();
+  EXPECT_NE(results[1].error.message().find("bad word 1 has token id -1"), std::string::npos)
+      << results[1].error.to_string();
+  EXPECT_NE(results[2].error.message().find("bad word 0 has no token ids"), std::string::npos)
+      << results[2].error.to_string();
 }
 
 // The CUDA runner on the tiny model (the real vocabulary), once through forward_sample and once

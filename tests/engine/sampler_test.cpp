@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -193,6 +194,114 @@ TEST(Sampler, ZeroLogprobsGiveOnlyTheChosenToken) {
   EXPECT_EQ(lp.token_id, token);
   EXPECT_TRUE(lp.top.empty());
   EXPECT_NEAR(lp.logprob, std::log(0.25), 1e-5);
+}
+
+TEST(Sampler, AllowedTokenIdsGreedyTakesTheBestAllowedId) {
+  SamplingParams p;
+  p.temperature = 0.0f;
+  Sampler sampler;
+  const std::vector<float> row = {5.0f, 1.0f, 3.0f, 4.0f, 2.0f};
+  std::vector<float> logits = row;
+  EXPECT_EQ(sampler.sample(logits, p, state_for(p), nullptr), 0);
+  p.allowed_token_ids = {4, 1, 2};
+  logits = row;
+  EXPECT_EQ(sampler.sample(logits, p, state_for(p), nullptr), 2);
+  // Everything else is -inf; the allowed ids keep their values.
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(logits, (std::vector<float>{-inf, 1.0f, 3.0f, -inf, 2.0f}));
+}
+
+TEST(Sampler, AllowedTokenIdsRandomDrawsOnlyAllowedIdsInTheirProportions) {
+  // The disallowed ids carry almost all of the mass.
+  const std::vector<float> logits = {8.0f, 0.0f, 8.0f, 1.0f, 8.0f};
+  SamplingParams p;
+  p.allowed_token_ids = {1, 3};
+  auto counts = histogram(logits, p, 6000);
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_GT(counts[1], 0);
+  // Renormalised over the allowed ids: p(3) = e / (1 + e).
+  EXPECT_NEAR(double(counts[3]) / 6000.0, std::exp(1.0) / (1.0 + std::exp(1.0)), 0.02);
+  p.top_k = 1;  // top_k counts among the allowed ids
+  counts = histogram(logits, p, 200);
+  EXPECT_EQ(counts, (std::map<int32_t, int>{{3, 200}}));
+}
+
+TEST(Sampler, AllowedTokenIdsLeaveLogprobsRaw) {
+  SamplingParams p;
+  p.temperature = 0.0f;
+  p.logprobs = 2;
+  p.allowed_token_ids = {1};
+  std::vector<float> logits = {3.0f, 1.0f, 2.0f};
+  double z = 0;
+  for (float v : logits) z += std::exp(double(v));
+  Sampler sampler;
+  TokenLogprob lp;
+  EXPECT_EQ(sampler.sample(logits, p, state_for(p), &lp), 1);
+  EXPECT_EQ(lp.token_id, 1);
+  EXPECT_NEAR(lp.logprob, 1.0 - std::log(z), 1e-5);
+  // vLLM's raw logprobs: the top list is that of the unmasked row.
+  ASSERT_EQ(lp.top.size(), 2u);
+  EXPECT_EQ(lp.top[0].first, 0);
+  EXPECT_EQ(lp.top[1].first, 2);
+}
+
+TEST(Sampler, SingleTokenBadWordIsNeverSampled) {
+  const std::vector<float> row = {1.0f, 6.0f, 5.0f, 0.0f};
+  SamplingParams p;
+  p.temperature = 0.0f;
+  p.bad_words_token_ids = {{1}};
+  Sampler sampler;
+  SamplingState s = state_for(p);
+  for (int step = 0; step < 3; ++step) {
+    std::vector<float> logits = row;
+    EXPECT_EQ(sampler.sample(logits, p, s, nullptr), 2) << "step " << step;
+    s.append(p, 2);
+  }
+  SamplingParams random;
+  random.temperature = 2.0f;
+  random.bad_words_token_ids = {{1}};
+  auto counts = histogram(row, random, 2000);
+  EXPECT_EQ(counts.count(1), 0u);
+  EXPECT_GT(counts[2], 0);
+  EXPECT_GT(counts[0], 0);
+}
+
+TEST(Sampler, MultiTokenBadWordBansItsLastTokenOnlyAfterItsPrefix) {
+  const std::vector<float> row = {0.0f, 1.0f, 9.0f, 5.0f, 2.0f};
+  SamplingParams p;
+  p.temperature = 0.0f;
+  p.bad_words_token_ids = {{4, 1, 2}};
+  Sampler sampler;
+  auto next = [&](const SamplingState& s) {
+    std::vector<float> logits = row;
+    return sampler.sample(logits, p, s, nullptr);
+  };
+  // The prompt ends with the prefix, but only generated tokens count (as in vLLM).
+  SamplingState s = state_for(p, {4, 1});
+  EXPECT_EQ(next(s), 2);
+  s.append(p, 4);
+  EXPECT_EQ(next(s), 2);  // half the prefix
+  s.append(p, 1);
+  EXPECT_EQ(next(s), 3);  // the output ends with 4 1: 2 is banned
+  s.append(p, 3);
+  EXPECT_EQ(next(s), 2);
+  s.append(p, 1);
+  EXPECT_EQ(next(s), 2);  // ends with 3 1, not 4 1
+  EXPECT_EQ(s.output_ids, (std::vector<int32_t>{4, 1, 3, 1}));
+
+  // Random sampling too: after the prefix the banned token never comes.
+  SamplingParams random;
+  random.temperature = 1.0f;
+  random.bad_words_token_ids = {{0, 2}};
+  std::map<int32_t, int> after_prefix;
+  for (int i = 0; i < 1000; ++i) {
+    SamplingState r = state_for(random, {}, uint64_t(i) + 1);
+    r.append(random, 0);
+    std::vector<float> logits = row;
+    ++after_prefix[sampler.sample(logits, random, r, nullptr)];
+  }
+  EXPECT_EQ(after_prefix.count(2), 0u);
+  EXPECT_GT(after_prefix[3], 0);
 }
 
 }  // namespace
