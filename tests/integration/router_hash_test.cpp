@@ -28,7 +28,6 @@ namespace {
 
 using server::testing::ServeProcess;
 using server::testing::tiny_model_dir;
-using kvtier::testing::free_port;
 using kvtier::testing::wait_until;
 
 // The engines inherit the variable from this process when they are spawned.
@@ -93,10 +92,8 @@ class RouterHashTest : public ::testing::Test {
   static void SetUpTestSuite() {
     ScopedEnv seed("PYTHONHASHSEED", "42");
     for (int i = 0; i < 2; ++i) {
-      event_ports_.push_back(free_port());
       const std::string events =
-          R"({"enable_kv_cache_events":true,"publisher":"zmq","endpoint":"tcp://*:)" +
-          std::to_string(event_ports_.back()) + R"("})";
+          R"({"enable_kv_cache_events":true,"publisher":"zmq","endpoint":"tcp://127.0.0.1:*"})";
       engines_.push_back(std::make_unique<ServeProcess>(
           tiny_model_dir(),
           std::vector<std::string>{"--kv-events-config", events, "--prefix-caching-hash-algo",
@@ -106,7 +103,10 @@ class RouterHashTest : public ::testing::Test {
   static void TearDownTestSuite() { engines_.clear(); }
 
   void SetUp() override {
-    for (auto& e : engines_) ASSERT_TRUE(e->ready()) << e->log();
+    for (auto& e : engines_) {
+      ASSERT_TRUE(e->ready()) << e->log();
+      ASSERT_NE(e->kv_events_port(), 0) << e->log();
+    }
   }
 
   std::string endpoint_id(size_t i) const {
@@ -132,7 +132,7 @@ plugins:
 )";
     for (size_t i = 0; i < engines_.size(); ++i) {
       yaml += "        \"" + endpoint_id(i) +
-              "\": tcp://127.0.0.1:" + std::to_string(event_ports_[i]) + "\n";
+              "\": tcp://127.0.0.1:" + std::to_string(engines_[i]->kv_events_port()) + "\n";
     }
     yaml += R"(
 schedulingProfiles:
@@ -210,7 +210,6 @@ schedulingProfiles:
   }
 
   static inline std::vector<std::unique_ptr<ServeProcess>> engines_;
-  static inline std::vector<uint16_t> event_ports_;
   std::shared_ptr<const PromptReader> prompt_reader_;
 };
 

@@ -31,7 +31,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using server::testing::ServeProcess;
 using server::testing::tiny_model_dir;
-using kvtier::testing::free_port;
 using kvtier::testing::wait_until;
 using tcp = asio::ip::tcp;
 
@@ -113,15 +112,14 @@ std::string long_system_prompt() {
 TEST(RouterServeTest, PreciseScorerFollowsTheEnginesKvEvents) {
   const auto model = tiny_model_dir();
   std::vector<std::unique_ptr<ServeProcess>> engines;
-  std::vector<uint16_t> event_ports;
   for (int i = 0; i < 3; ++i) {
-    event_ports.push_back(free_port());
-    const std::string events = R"({"enable_kv_cache_events":true,"publisher":"zmq","endpoint":"tcp://*:)" +
-                               std::to_string(event_ports.back()) + R"("})";
+    const std::string events =
+        R"({"enable_kv_cache_events":true,"publisher":"zmq","endpoint":"tcp://127.0.0.1:*"})";
     engines.push_back(std::make_unique<ServeProcess>(
         model, std::vector<std::string>{"--kv-events-config", events,
                                         "--enable-prompt-tokens-details"}));
     ASSERT_TRUE(engines.back()->ready()) << engines.back()->log();
+    ASSERT_NE(engines.back()->kv_events_port(), 0) << engines.back()->log();
   }
   std::string yaml = R"(
 apiVersion: llm-d.ai/v1alpha1
@@ -135,7 +133,7 @@ plugins:
 )";
   for (int i = 0; i < 3; ++i) {
     yaml += "        \"127.0.0.1:" + std::to_string(engines[i]->port()) + "\": tcp://127.0.0.1:" +
-            std::to_string(event_ports[i]) + "\n";
+            std::to_string(engines[i]->kv_events_port()) + "\n";
   }
   yaml += R"(
 schedulingProfiles:

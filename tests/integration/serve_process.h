@@ -99,6 +99,18 @@ class ServeProcess {
 
   bool ready() const { return port_ != 0; }
   uint16_t port() const { return port_; }
+
+  // The port the server's KV-event publisher bound, read from its start-up log line; 0 when it
+  // logged none. Tests bind `tcp://127.0.0.1:*` so no port is picked, released and re-bound.
+  uint16_t kv_events_port() const {
+    const std::string text = log();
+    const std::string marker = "kv events: publishing on tcp://";
+    const size_t at = text.find(marker);
+    if (at == std::string::npos) return 0;
+    const size_t colon = text.find(':', at + marker.size());
+    if (colon == std::string::npos) return 0;
+    return uint16_t(std::stoi(text.substr(colon + 1)));
+  }
   pid_t pid() const { return pid_; }
 
   std::string log() const {

@@ -293,8 +293,13 @@ TEST(KvEventSubscriberTest, FollowsPublishersOverZmq) {
     a.send("", seq++, stored_a);
     return index.count(0, "gpu") == 2;
   }));
-  b.send("kv@x@m", 0, KvBatchBuilder(false).stored(stored_spec({1}, "CPU")).build());
-  ASSERT_TRUE(wait_for([&] { return index.count(1, "cpu") == 1; }));
+  // b's subscription propagates on its own schedule too.
+  uint64_t seq_b = 0;
+  const std::string stored_b = KvBatchBuilder(false).stored(stored_spec({1}, "CPU")).build();
+  ASSERT_TRUE(wait_for([&] {
+    b.send("kv@x@m", seq_b++, stored_b);
+    return index.count(1, "cpu") == 1;
+  }));
   EXPECT_EQ(index.count(1, "gpu"), 0u);
   // A gap in the sequence is counted; garbage is counted and skipped.
   a.send("", seq + 5, KvBatchBuilder(true).removed(removed_spec({2}, "GPU")).build());
