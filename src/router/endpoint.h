@@ -2,6 +2,7 @@
 // An inference endpoint as the router knows it: its address ("ip:port", the form llm-d returns in
 // x-gateway-destination-endpoint) and the load it last reported on /metrics.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,13 +11,20 @@
 
 namespace kvtier::router {
 
+// Kubernetes-style labels of an endpoint ("llm-d.ai/role" -> "decode"), what llm-d reads from
+// a pod's metadata; label filters select endpoints by them.
+using EndpointLabels = std::map<std::string, std::string, std::less<>>;
+
 struct EndpointAddress {
   std::string host;
   uint16_t port = 0;
+  EndpointLabels labels;
 
   std::string id() const;  // "host:port"
   // Accepts "http://host:port", "host:port" and "http://[::1]:port"; a path ("/") is allowed
-  // and ignored. "https" is refused (the router speaks plain HTTP to engines).
+  // and ignored. "https" is refused (the router speaks plain HTTP to engines). Labels follow as
+  // a query: "http://host:port?llm-d.ai/role=decode&zone=a" (keys and values as Kubernetes
+  // label syntax has them; no comma, so a comma-separated --endpoint list still splits).
   static Expected<EndpointAddress> parse(std::string_view url);
 };
 

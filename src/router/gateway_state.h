@@ -34,6 +34,7 @@ struct Gateway::State {
   std::unique_ptr<UpstreamPool> upstream_pool;
   std::vector<tcp::resolver::results_type> resolved;  // per endpoint, resolved at creation
   std::atomic<int64_t> active_requests{0};
+  std::atomic<uint64_t> next_request_id{1};  // SchedulingRequest ids, from any connection
   std::atomic<bool> started{false};
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};

@@ -8,23 +8,39 @@
 
 #include "kv/block_hasher.h"
 #include "kv/hash_algo.h"
+#include "router/active_request_scorer.h"
+#include "router/label_filters.h"
 #include "router/metric_scorers.h"
+#include "router/no_hit_lru_scorer.h"
 #include "router/pickers.h"
 #include "router/plugin_params.h"
 #include "router/precise_prefix_cache_scorer.h"
 #include "router/prefix_cache_scorer.h"
+#include "router/session_affinity_scorer.h"
 
 namespace kvtier::router {
 namespace {
 
 constexpr int64_t kMaxBlockSize = 1 << 16;
 
+// Every plugin type the router builds, for the error on an unknown one.
+constexpr std::string_view kSupportedTypes =
+    "queue-scorer, kv-cache-utilization-scorer, load-aware-scorer, prefix-cache-scorer, "
+    "precise-prefix-cache-scorer, active-request-scorer, session-affinity-scorer, "
+    "no-hit-lru-scorer, max-score-picker, random-picker, weighted-random-picker, by-label, "
+    "by-label-selector, decode-filter, prefill-filter, single-profile-handler";
+
 // A built plugin: one of these is set.
 struct Plugin {
   std::shared_ptr<Scorer> scorer;
   std::unique_ptr<Picker> picker;
-  bool passive = false;  // profile handler, filter that keeps everything
+  std::unique_ptr<Filter> filter;
+  bool handler = false;  // a profile handler: decides which profiles run, scores nothing
 };
+
+bool is_prefix_scorer(std::string_view type) {
+  return type == "prefix-cache-scorer" || type == "precise-prefix-cache-scorer";
+}
 
 Expected<int32_t> read_block_size(PluginParams& p, int32_t fallback) {
   // Gateway API Inference Extension releases renamed the key; the router's blocks are tokens.
@@ -70,7 +86,9 @@ Expected<Plugin> build_prefix_scorer(PluginParams& p, size_t num_endpoints) {
     spdlog::info("plugin {}: autoTune has no effect; blocks are {} tokens", p.plugin_name(),
                  o.block_size);
   }
-  return Plugin{std::make_shared<PrefixCacheScorer>(o, num_endpoints), nullptr};
+  Plugin plugin;
+  plugin.scorer = std::make_shared<PrefixCacheScorer>(o, num_endpoints);
+  return plugin;
 }
 
 // Go durations ("30s", "500ms", "1m30s") or a number of seconds.
@@ -260,7 +278,132 @@ Expected<Plugin> build_precise_scorer(PluginParams& p,
   if (!scorer) {
     return invalid_argument("plugin {}: {}", p.plugin_name(), scorer.error().message());
   }
-  return Plugin{std::shared_ptr<Scorer>(std::move(*scorer)), nullptr};
+  Plugin plugin;
+  plugin.scorer = std::shared_ptr<Scorer>(std::move(*scorer));
+  return plugin;
+}
+
+std::vector<EndpointLabels> labels_of(const std::vector<EndpointAddress>& endpoints) {
+  std::vector<EndpointLabels> labels;
+  for (const auto& e : endpoints) labels.push_back(e.labels);
+  return labels;
+}
+
+Expected<std::set<std::string>> read_string_set(PluginParams& p, std::string_view key) {
+  std::set<std::string> out;
+  const nlohmann::json* list = p.raw(key);
+  if (!list) return out;
+  if (!list->is_array()) return p.error(key, fmt::format("must be a list of strings, got {}",
+                                                         list->dump()));
+  for (const auto& v : *list) {
+    if (!v.is_string()) {
+      return p.error(key, fmt::format("must be a list of strings, got {}", v.dump()));
+    }
+    out.insert(v.get<std::string>());
+  }
+  return out;
+}
+
+Expected<Plugin> build_by_label(PluginParams& p, const std::vector<EndpointAddress>& endpoints) {
+  KVTIER_ASSIGN_OR_RETURN(std::string label, p.string("label", ""));
+  if (label.empty()) return p.error("label", "is required: the label key to filter on");
+  KVTIER_ASSIGN_OR_RETURN(std::set<std::string> values, read_string_set(p, "validValues"));
+  KVTIER_ASSIGN_OR_RETURN(bool allows_no_label, p.boolean("allowsNoLabel", false));
+  Plugin plugin;
+  plugin.filter = std::make_unique<ByLabelFilter>("by-label", std::move(label), std::move(values),
+                                                  allows_no_label, labels_of(endpoints));
+  return plugin;
+}
+
+// Kubernetes' metav1.LabelSelector: matchLabels {key: value}, matchExpressions [{key, operator
+// In|NotIn|Exists|DoesNotExist, values}], checked as LabelSelectorAsSelector checks them.
+Expected<Plugin> build_by_label_selector(PluginParams& p,
+                                         const std::vector<EndpointAddress>& endpoints) {
+  std::vector<LabelRequirement> requirements;
+  if (const nlohmann::json* match = p.raw("matchLabels")) {
+    if (!match->is_object()) return p.error("matchLabels", "must map label keys to values");
+    for (auto it = match->begin(); it != match->end(); ++it) {
+      if (!it->is_string()) {
+        return p.error("matchLabels." + it.key(),
+                       fmt::format("must be a string, got {}", it->dump()));
+      }
+      requirements.push_back({it.key(), LabelRequirement::Op::kIn, {it->get<std::string>()}});
+    }
+  }
+  if (const nlohmann::json* list = p.raw("matchExpressions")) {
+    if (!list->is_array()) {
+      return p.error("matchExpressions", "must be a list of {key, operator, values}");
+    }
+    for (size_t i = 0; i < list->size(); ++i) {
+      const auto& e = (*list)[i];
+      const std::string key = fmt::format("matchExpressions[{}]", i);
+      if (!e.is_object() || !e.contains("key") || !e["key"].is_string() ||
+          e["key"].get<std::string>().empty()) {
+        return p.error(key, "must be a map with a string 'key'");
+      }
+      LabelRequirement r;
+      r.key = e["key"].get<std::string>();
+      const std::string op = e.value("operator", "");
+      if (op == "In") {
+        r.op = LabelRequirement::Op::kIn;
+      } else if (op == "NotIn") {
+        r.op = LabelRequirement::Op::kNotIn;
+      } else if (op == "Exists") {
+        r.op = LabelRequirement::Op::kExists;
+      } else if (op == "DoesNotExist") {
+        r.op = LabelRequirement::Op::kDoesNotExist;
+      } else {
+        return p.error(key + ".operator",
+                       fmt::format("must be In, NotIn, Exists or DoesNotExist, got '{}'", op));
+      }
+      if (e.contains("values") && !e["values"].is_null()) {
+        if (!e["values"].is_array()) return p.error(key + ".values", "must be a list of strings");
+        for (const auto& v : e["values"]) {
+          if (!v.is_string()) return p.error(key + ".values", "must be a list of strings");
+          r.values.insert(v.get<std::string>());
+        }
+      }
+      const bool set_op = r.op == LabelRequirement::Op::kIn || r.op == LabelRequirement::Op::kNotIn;
+      if (set_op && r.values.empty()) {
+        return p.error(key + ".values", fmt::format("must be non-empty for operator {}", op));
+      }
+      if (!set_op && !r.values.empty()) {
+        return p.error(key + ".values", fmt::format("must be empty for operator {}", op));
+      }
+      requirements.push_back(std::move(r));
+    }
+  }
+  Plugin plugin;
+  plugin.filter = std::make_unique<LabelSelectorFilter>(std::move(requirements),
+                                                        labels_of(endpoints));
+  return plugin;
+}
+
+// no-hit-lru-scorer reads another plugin's scores: built once every other plugin exists.
+Expected<Plugin> build_no_hit_lru(PluginParams& p, const EndpointPickerConfig& config,
+                                  const std::map<std::string, Plugin>& built) {
+  KVTIER_ASSIGN_OR_RETURN(std::string prefix_name,
+                          p.string("prefixPluginName", "prefix-cache-scorer"));
+  KVTIER_ASSIGN_OR_RETURN(int64_t lru_size,
+                          p.integer("lruSize", int64_t(NoHitLruScorer::kDefaultLruSize), 1));
+  // Names the prefill profile whose pick is also recorded; without P/D there is none.
+  p.raw("prefillProfile");
+  const PluginSpec* prefix = config.find_plugin(prefix_name);
+  if (!prefix || !is_prefix_scorer(prefix->type)) {
+    std::string choices;
+    for (const auto& spec : config.plugins) {
+      if (is_prefix_scorer(spec.type)) choices += (choices.empty() ? "'" : ", '") + spec.name + "'";
+    }
+    return p.error("prefixPluginName",
+                   fmt::format("names '{}', which is not a prefix-cache-scorer or "
+                               "precise-prefix-cache-scorer plugin of the config (prefix "
+                               "plugins there: {})",
+                               prefix_name, choices.empty() ? "none" : choices));
+  }
+  Plugin plugin;
+  plugin.scorer = std::make_shared<NoHitLruScorer>(prefix_name, built.at(prefix_name).scorer,
+                                                   size_t(lru_size));
+  return plugin;
 }
 
 Expected<Plugin> build_plugin(const PluginSpec& spec,
@@ -280,24 +423,45 @@ Expected<Plugin> build_plugin(const PluginSpec& spec,
     KVTIER_ASSIGN_OR_RETURN(plugin, build_prefix_scorer(p, endpoints.size()));
   } else if (t == "precise-prefix-cache-scorer") {
     KVTIER_ASSIGN_OR_RETURN(plugin, build_precise_scorer(p, endpoints));
-  } else if (t == "max-score-picker" || t == "random-picker") {
+  } else if (t == "active-request-scorer") {
+    KVTIER_ASSIGN_OR_RETURN(
+        std::chrono::milliseconds timeout,
+        read_duration(p, "requestTimeout", ActiveRequestScorer::kDefaultRequestTimeout));
+    plugin.scorer = std::make_shared<ActiveRequestScorer>(endpoints.size(), timeout);
+  } else if (t == "session-affinity-scorer") {
+    KVTIER_ASSIGN_OR_RETURN(int64_t max_age, p.integer("maxAge", 0, 0));
+    plugin.scorer = std::make_shared<SessionAffinityScorer>(max_age);
+  } else if (t == "max-score-picker" || t == "random-picker" || t == "weighted-random-picker") {
     // The router orders every candidate (the rest are retries), so this only gets checked.
     KVTIER_ASSIGN_OR_RETURN(int64_t n, p.integer("maxNumOfEndpoints", 1, 1));
-    (void)n;
     if (t == "max-score-picker") {
       plugin.picker = std::make_unique<MaxScorePicker>();
-    } else {
+    } else if (t == "random-picker") {
       plugin.picker = std::make_unique<RandomPicker>();
+    } else {
+      plugin.picker = std::make_unique<WeightedRandomPicker>(size_t(n));
     }
-  } else if (t == "single-profile-handler" || t == "decode-filter") {
-    plugin.passive = true;
-  } else {
+  } else if (t == "by-label") {
+    KVTIER_ASSIGN_OR_RETURN(plugin, build_by_label(p, endpoints));
+  } else if (t == "by-label-selector") {
+    KVTIER_ASSIGN_OR_RETURN(plugin, build_by_label_selector(p, endpoints));
+  } else if (t == "decode-filter") {
+    plugin.filter = ByLabelFilter::decode(labels_of(endpoints));
+  } else if (t == "prefill-filter") {
+    plugin.filter = ByLabelFilter::prefill(labels_of(endpoints));
+  } else if (t == "single-profile-handler") {
+    plugin.handler = true;
+  } else if (t == "pd-profile-handler") {
     return invalid_argument(
-        "plugin '{}': type '{}' is not supported by kvtier route (supported: queue-scorer, "
-        "kv-cache-utilization-scorer, load-aware-scorer, prefix-cache-scorer, "
-        "precise-prefix-cache-scorer, max-score-picker, random-picker, single-profile-handler, "
-        "decode-filter)",
-        spec.name, t);
+        "plugin '{}': type 'pd-profile-handler' is not supported by kvtier route: prefill/decode "
+        "disaggregation needs llm-d's routing sidecar beside each decode engine and KV transfer "
+        "between engines (NIXL), which kvtier route and kvtier serve do not have; use "
+        "single-profile-handler with one scheduling profile",
+        spec.name);
+  } else {
+    return invalid_argument("plugin '{}': type '{}' is not supported by kvtier route (supported: "
+                            "{})",
+                            spec.name, t, kSupportedTypes);
   }
   p.warn_unread();
   return plugin;
@@ -308,24 +472,46 @@ Expected<Plugin> build_plugin(const PluginSpec& spec,
 Expected<std::unique_ptr<Scheduler>> build_scheduler(const EndpointPickerConfig& config,
                                                      const std::vector<EndpointAddress>& endpoints,
                                                      uint64_t seed) {
-  if (config.profiles.size() != 1) {
-    std::string names;
-    for (const auto& prof : config.profiles) names += (names.empty() ? "'" : ", '") + prof.name + "'";
-    return invalid_argument(
-        "{}: kvtier route runs exactly one scheduling profile, the config has {} ({}); "
-        "prefill/decode disaggregation is not supported",
-        config.source, config.profiles.size(), names);
-  }
   std::map<std::string, Plugin> plugins;
+  std::vector<std::string> handlers;
   for (const auto& spec : config.plugins) {
+    if (spec.type == "no-hit-lru-scorer") continue;
     auto built = build_plugin(spec, endpoints);
     if (!built) {
       return invalid_argument("{}: {}", config.source, built.error().message());
     }
+    if (built->handler) handlers.push_back(spec.name);
     plugins.emplace(spec.name, std::move(*built));
+  }
+  for (const auto& spec : config.plugins) {
+    if (spec.type != "no-hit-lru-scorer") continue;
+    PluginParams p(spec);
+    auto built = build_no_hit_lru(p, config, plugins);
+    if (!built) {
+      return invalid_argument("{}: {}", config.source, built.error().message());
+    }
+    p.warn_unread();
+    plugins.emplace(spec.name, std::move(*built));
+  }
+  if (handlers.size() > 1) {
+    return invalid_argument("{}: plugins '{}' and '{}' are both profile handlers; a config has "
+                            "at most one",
+                            config.source, handlers[0], handlers[1]);
+  }
+  if (config.profiles.size() != 1) {
+    std::string names;
+    for (const auto& prof : config.profiles) names += (names.empty() ? "'" : ", '") + prof.name + "'";
+    return invalid_argument(
+        "{}: the config has {} scheduling profiles ({}), but {} runs exactly one; several "
+        "profiles need a handler that chooses among them, such as llm-d's pd-profile-handler "
+        "(prefill/decode disaggregation), which kvtier route does not support",
+        config.source, config.profiles.size(), names,
+        handlers.empty() ? std::string("single-profile-handler (the default)")
+                         : fmt::format("'{}' (single-profile-handler)", handlers[0]));
   }
   const SchedulingProfileSpec& profile = config.profiles.front();
   std::vector<WeightedScorer> scorers;
+  std::vector<NamedFilter> filters;
   std::unique_ptr<Picker> picker;
   std::set<std::string> used;
   for (const auto& ref : profile.plugins) {
@@ -339,6 +525,8 @@ Expected<std::unique_ptr<Scheduler>> build_scheduler(const EndpointPickerConfig&
                                 profile.name);
       }
       picker = std::move(plugin.picker);
+    } else if (plugin.filter) {
+      filters.push_back({ref.plugin_ref, std::move(plugin.filter)});
     }
     if (!plugin.scorer && ref.weight) {
       spdlog::warn("{}: scheduling profile '{}': weight of '{}' has no effect (not a scorer)",
@@ -347,7 +535,7 @@ Expected<std::unique_ptr<Scheduler>> build_scheduler(const EndpointPickerConfig&
   }
   for (const auto& spec : config.plugins) {
     const Plugin& plugin = plugins.at(spec.name);
-    if (!used.count(spec.name) && !plugin.passive) {
+    if (!used.count(spec.name) && !plugin.handler) {
       spdlog::warn("{}: plugin '{}' is not referenced by scheduling profile '{}'", config.source,
                    spec.name, profile.name);
     }
@@ -357,7 +545,10 @@ Expected<std::unique_ptr<Scheduler>> build_scheduler(const EndpointPickerConfig&
     spdlog::warn("{}: scheduling profile '{}' has no scorer: every endpoint ties",
                  config.source, profile.name);
   }
-  return std::make_unique<Scheduler>(profile.name, std::move(scorers), std::move(picker), seed);
+  auto scheduler =
+      std::make_unique<Scheduler>(profile.name, std::move(scorers), std::move(picker), seed);
+  for (auto& f : filters) scheduler->add_filter(std::move(f.name), std::move(f.filter));
+  return scheduler;
 }
 
 }  // namespace kvtier::router

@@ -152,8 +152,9 @@ std::string sse_error_event(const std::string& message, const std::string& relay
 // connection comes from the pool, so the endpoint may have closed it meanwhile.
 asio::awaitable<RelayResult> relay(beast::tcp_stream& client, beast::tcp_stream& upstream,
                                    bool reused, http::request<http::string_body>& req,
-                                   const EndpointView& ep, const ClientInfo& info,
-                                   Clock::time_point arrived, Gateway::State& g) {
+                                   const EndpointView& ep, const ResponseHeaders& extra_headers,
+                                   const ClientInfo& info, Clock::time_point arrived,
+                                   Gateway::State& g) {
   error_code ec;
   InFlight in_flight(g, ep.index);
   req.version(11);
@@ -218,6 +219,14 @@ asio::awaitable<RelayResult> relay(beast::tcp_stream& client, beast::tcp_stream&
   }
   res.keep_alive(keep_alive);
   res.set("x-gateway-destination-endpoint", ep.id);
+  for (const auto& [name, value] : extra_headers) {
+    // The endpoint's own cookies stay; a scorer's other headers replace the endpoint's.
+    if (beast::iequals(name, "set-cookie")) {
+      res.insert(name, value);
+    } else {
+      res.set(name, value);
+    }
+  }
 
   // The endpoint's connection goes back to the pool as soon as its response is fully read, before
   // the last bytes reach the client: a client that sends its next request the moment it has the
@@ -326,6 +335,20 @@ asio::awaitable<bool> proxy(beast::tcp_stream& client, http::request<http::strin
   }
   const SchedulingResult result = g.scheduler->schedule(sreq, candidates);
   g.metrics->observe_scheduling(seconds_since(arrived));
+  // Tells the scorers the request is over, however the proxying below ends.
+  struct Finished {
+    Scheduler& scheduler;
+    const SchedulingRequest& request;
+    std::optional<EndpointView> chosen;
+    ~Finished() { scheduler.finished(request, chosen ? &*chosen : nullptr); }
+  } finished{*g.scheduler, sreq, std::nullopt};
+  if (result.order.empty() && !result.filtered_out.empty()) {
+    g.metrics->no_endpoint();
+    g.metrics->request_done(-1, 503);
+    const std::string message = "no usable endpoint: " + result.filtered_out;
+    const bool keep = co_await send_error(client, info.version, info.keep_alive, 503, message, g);
+    co_return keep;
+  }
   if (spdlog::should_log(spdlog::level::debug)) {
     spdlog::debug("route: {} {} ({} prompt tokens): {}", sv(req.method_string()),
                   sv(req.target()), sreq.prompt_tokens().size(),
@@ -367,9 +390,12 @@ asio::awaitable<bool> proxy(beast::tcp_stream& client, http::request<http::strin
       }
       if (!routed) {
         g.scheduler->routed(sreq, ep);
+        finished.chosen = ep;
         routed = true;
       }
-      const RelayResult r = co_await relay(client, upstream, reused, req, ep, info, arrived, g);
+      const ResponseHeaders extra_headers = g.scheduler->response_headers(sreq, ep);
+      const RelayResult r =
+          co_await relay(client, upstream, reused, req, ep, extra_headers, info, arrived, g);
       if (!r.stale) co_return r.keep_client;
     }
   }
@@ -474,6 +500,12 @@ asio::awaitable<bool> handle(beast::tcp_stream& client, http::request<http::stri
     std::optional<SchedulingRequest> read = co_await read_prompt(g, kind, req.body());
     if (read) sreq = std::move(*read);
   }
+  sreq.set_id(g.next_request_id.fetch_add(1));
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const auto& field : req) {
+    headers.emplace_back(std::string(sv(field.name_string())), std::string(sv(field.value())));
+  }
+  sreq.set_headers(std::move(headers));
   const bool keep = co_await proxy(client, req, sreq, info, arrived, g);
   co_return keep;
 }

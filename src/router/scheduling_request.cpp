@@ -1,6 +1,7 @@
 #include "router/scheduling_request.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "kv/block_hash.h"
 
@@ -8,6 +9,20 @@ namespace kvtier::router {
 
 SchedulingRequest::SchedulingRequest(std::vector<int32_t> prompt_tokens, std::string cache_salt)
     : tokens_(std::move(prompt_tokens)), cache_salt_(std::move(cache_salt)), has_prompt_(true) {}
+
+void SchedulingRequest::set_headers(std::vector<std::pair<std::string, std::string>> headers) {
+  for (auto& [name, value] : headers) {
+    for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+  }
+  headers_ = std::move(headers);
+}
+
+std::optional<std::string_view> SchedulingRequest::header(std::string_view lower_case_name) const {
+  for (const auto& [name, value] : headers_) {
+    if (name == lower_case_name) return std::string_view(value);
+  }
+  return std::nullopt;
+}
 
 std::span<const uint64_t> SchedulingRequest::block_keys(int32_t block_size,
                                                         size_t max_blocks) const {
