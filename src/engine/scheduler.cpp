@@ -142,8 +142,8 @@ void Scheduler::preempt(Sequence* victim) {
 }
 
 void Scheduler::schedule_waiting(int32_t& budget, uint64_t step) {
-  // Once a request without blocks does not fit, later ones without blocks wait too (queue
-  // order is the policy's); requests that already hold their blocks (their KV arrived from the second
+  // Once a request without blocks does not fit, later ones without blocks wait too (in the
+  // policy's order); requests that already hold their blocks (their KV arrived from the second
   // tier) may still start, so blocks they hold never deadlock the queue.
   bool blocked = false;
   size_t i = 0;

@@ -164,6 +164,7 @@ void Api::prepare_generation(Kind kind, const HttpRequest& request,
   generation.prompt_ids = std::move(prompt_ids);
   generation.sampling = std::move(options.sampling);
   generation.cache_salt = std::move(options.cache_salt);
+  generation.priority = options.priority;
   generation.sink = call->sink();
   responder->post([call, generation = std::move(generation)]() mutable {
     call->submit(std::move(generation));

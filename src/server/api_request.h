@@ -58,6 +58,9 @@ struct GenerateOptions {
   std::optional<int64_t> max_tokens_cap;  // from SamplingDefaults::max_tokens
   // truncate_prompt_tokens: keep only the prompt's last k tokens; -1 means max_model_len.
   std::optional<int64_t> truncate_prompt_tokens;
+  // vLLM's priority (any integer; lower is served first): the engine refuses a non-zero one
+  // unless it runs with --scheduling-policy priority.
+  int64_t priority = 0;
 };
 
 // Applies options.truncate_prompt_tokens to `prompt_ids` (vLLM's left truncation: the last k

@@ -128,6 +128,8 @@ Status parse_generate_options(const json& body, const SamplingDefaults& defaults
         "truncate_prompt_tokens must be -1 (max_model_len) or at least 1, got {}.", *truncate);
   }
   options.truncate_prompt_tokens = truncate;
+  KVTIER_ASSIGN_OR_RETURN(auto priority, read_integer(body, "priority"));
+  options.priority = priority.value_or(0);
 
   KVTIER_ASSIGN_OR_RETURN(auto temperature, read_number(body, "temperature"));
   if (temperature) {

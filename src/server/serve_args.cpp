@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/paths.h"
+#include "engine/scheduling_policy.h"
 #include "kv/block_hasher.h"
 #include "kv/hash_algo.h"
 #include "model/load_format.h"
@@ -37,6 +38,7 @@ struct RawFlags {
   bool enable_prefix_caching = true;
   std::string prefix_caching_hash_algo{kv::kDefaultHashAlgoName};
   bool enable_chunked_prefill = true;
+  std::string scheduling_policy = "fcfs";
   std::string kv_transfer_config;
   std::string kv_events_config;
   std::optional<double> kv_offloading_size;
@@ -102,6 +104,11 @@ void add_flags(CLI::App& app, RawFlags& f) {
       ->capture_default_str();
   app.add_flag("--enable-chunked-prefill,!--no-enable-chunked-prefill", f.enable_chunked_prefill,
                "Chunked prefill (default on)");
+  app.add_option("--scheduling-policy", f.scheduling_policy,
+                 "fcfs: in arrival order; priority: by each request's priority (lower first), "
+                 "then arrival, and a full KV cache preempts the lowest priority")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fcfs", "priority"}));
   app.add_option("--kv-transfer-config", f.kv_transfer_config,
                  "KV connector JSON, e.g. "
                  "'{\"kv_connector\":\"OffloadingConnector\",\"kv_role\":\"kv_both\","
@@ -271,6 +278,12 @@ Expected<ServeOptions> build_options(const RawFlags& f) {
                           kv::parse_hash_algo(f.prefix_caching_hash_algo));
   e.block_hasher = kv::BlockHasher::from_environment(hash_algo);
   e.enable_chunked_prefill = f.enable_chunked_prefill;
+  const auto policy = engine::parse_scheduling_policy(f.scheduling_policy);
+  if (!policy) {
+    return invalid_argument("--scheduling-policy must be fcfs or priority, got {}",
+                            f.scheduling_policy);
+  }
+  e.scheduling_policy = *policy;
   e.gpu_memory_utilization = f.gpu_memory_utilization;
   e.num_gpu_blocks_override = f.num_gpu_blocks_override;
   if (f.kv_cache_memory_bytes) {

@@ -38,10 +38,6 @@ Status refuse_unsupported_fields(const json& body, bool chat) {
   if (asks_for_something(body, "bad_words")) {
     return unsupported("bad_words", "words cannot be banned from sampling");
   }
-  if (auto it = body.find("priority");
-      it != body.end() && !it->is_null() && !(it->is_number_integer() && *it == 0)) {
-    return unsupported("priority", "requests are scheduled first come, first served");
-  }
   if (auto it = body.find("return_token_ids");
       it != body.end() && !it->is_null() && !(it->is_boolean() && !it->get<bool>())) {
     return unsupported("return_token_ids", "responses carry text and logprobs only");
