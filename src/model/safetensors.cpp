@@ -128,7 +128,7 @@ Expected<std::vector<TensorInfo>> parse_safetensors_header(std::span<const std::
   json header;
   try {
     header = json::parse(text, text + header_len);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     return data_loss("{}: header is not valid JSON: {}", file_name, e.what());
   }
   if (!header.is_object()) return data_loss("{}: header must be a JSON object", file_name);

@@ -103,6 +103,18 @@ TEST(Safetensors, RejectsCorruptHeaders) {
   expect_error(dir / "bigshape.safetensors", ErrorCode::kDataLoss, "tensor 's'");
 }
 
+// JSON numbers beyond a double (1e999) make nlohmann's parser throw out_of_range, not
+// parse_error: still a corrupt header, never an exception out of the reader.
+TEST(Safetensors, RejectsNumbersBeyondADouble) {
+  TempDir dir;
+  write_raw(dir / "overflow.safetensors",
+            R"({"s":{"dtype":"F32","shape":[42e4967297],"data_offsets":[0,4]}})", 4);
+  expect_error(dir / "overflow.safetensors", ErrorCode::kDataLoss, "not valid JSON");
+  write_raw(dir / "meta.safetensors",
+            R"({"__metadata__":{"x":1e999},"s":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4);
+  expect_error(dir / "meta.safetensors", ErrorCode::kDataLoss, "number overflow");
+}
+
 TEST(Safetensors, MissingFileIsNotFound) {
   TempDir dir;
   expect_error(dir / "nope.safetensors", ErrorCode::kNotFound, "no such file");
