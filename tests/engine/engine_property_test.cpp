@@ -15,6 +15,7 @@ struct Scenario {
   int32_t block_size;
   int32_t budget;
   int32_t load_polls;  // 0: no second tier
+  SchedulingPolicy policy = SchedulingPolicy::kFcfs;  // priority: random priorities in [-2, 2]
 };
 
 struct Totals {
@@ -52,6 +53,7 @@ void run_scenario(Scenario sc, Totals& totals) {
   config.max_num_seqs = 8;
   config.max_model_len = sc.num_blocks * sc.block_size;
   config.enable_prefix_caching = rng() % 4 != 0;
+  config.scheduling_policy = sc.policy;
   FakeModelRunner::Options options;
   options.num_blocks = sc.num_blocks;
   options.eos_token_id = 3;  // some requests stop early on eos
@@ -78,7 +80,13 @@ void run_scenario(Scenario sc, Totals& totals) {
         p.seed = rng();
       }
       const std::string id = fmt::format("q{}", submitted++);
-      if (t->submit(id, prompt, p).is_ok()) {
+      GenerationRequest request;
+      request.request_id = id;
+      request.prompt_ids = prompt;
+      request.sampling = p;
+      if (sc.policy == SchedulingPolicy::kPriority) request.priority = int64_t(rng() % 5) - 2;
+      request.sink = t->outputs.sink_for(id);
+      if (t->engine->submit(std::move(request)).is_ok()) {
         live.push_back(id);
         kept[id] = {prompt, p};
       } else {
@@ -150,6 +158,20 @@ TEST(EngineProperty, TinyPoolsWithSecondTier) {
   }
   EXPECT_GT(totals.preemptions, 50u);
   EXPECT_GT(totals.loads, 100);
+  EXPECT_GT(totals.compared, 1000);
+}
+
+TEST(EngineProperty, TinyPoolsUnderPriorityScheduling) {
+  Totals totals;
+  for (uint32_t seed = 200; seed <= 211; ++seed) {
+    SCOPED_TRACE(seed);
+    const int32_t load_polls = seed % 2 == 0 ? 0 : 1 + int32_t(seed % 3);
+    run_scenario({seed, 8 + int32_t(seed % 5) * 2, 1 + int32_t(seed % 4), 4 + int32_t(seed % 5) * 6,
+                  load_polls, SchedulingPolicy::kPriority},
+                 totals);
+  }
+  EXPECT_GT(totals.preemptions, 50u);
+  EXPECT_GT(totals.loads, 50);
   EXPECT_GT(totals.compared, 1000);
 }
 
