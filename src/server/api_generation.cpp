@@ -9,6 +9,7 @@
 #include "server/api.h"
 #include "server/api_error.h"
 #include "server/api_request.h"
+#include "server/bad_words.h"
 #include "server/generation_call.h"
 #include "server/json_fields.h"
 #include "server/response_builder.h"
@@ -139,6 +140,21 @@ void Api::prepare_generation(Kind kind, const HttpRequest& request,
       !s) {
     return reject(s);
   }
+  if (Status s = check_token_ids(options.sampling.allowed_token_ids, info.vocab_size,
+                                 "allowed_token_ids");
+      !s) {
+    return reject(s);
+  }
+  if (!options.bad_words.empty()) {
+    if (!codec_) {
+      return reject(invalid_argument(
+          "bad_words need a tokenizer and this server has none: use allowed_token_ids"));
+    }
+    auto ids = bad_words_token_ids(options.bad_words, *codec_, info.vocab_size);
+    if (!ids) return reject(ids.error());
+    options.sampling.bad_words_token_ids = std::move(*ids);
+  }
+
 
   meta.prompt_tokens = int32_t(prompt_ids.size());
   meta.stream_options = options.stream_options;

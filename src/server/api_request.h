@@ -61,6 +61,9 @@ struct GenerateOptions {
   // vLLM's priority (any integer; lower is served first): the engine refuses a non-zero one
   // unless it runs with --scheduling-policy priority.
   int64_t priority = 0;
+  // bad_words as sent; bad_words_token_ids() turns them into sampling.bad_words_token_ids once
+  // the tokenizer is at hand.
+  std::vector<std::string> bad_words;
 };
 
 // Applies options.truncate_prompt_tokens to `prompt_ids` (vLLM's left truncation: the last k
@@ -98,7 +101,7 @@ Status parse_generate_options(const nlohmann::ordered_json& body, const Sampling
 Status fit_to_context(GenerateOptions& options, int64_t prompt_tokens, int64_t max_model_len,
                       std::optional<int64_t> default_max_tokens);
 
-// Token ids in prompts and stop_token_ids must lie in [0, vocab_size).
+// Token ids in prompts, stop_token_ids and allowed_token_ids must lie in [0, vocab_size).
 Status check_token_ids(const std::vector<int32_t>& ids, int32_t vocab_size, const char* field);
 
 }  // namespace kvtier::server

@@ -52,6 +52,51 @@ Status parse_stop(const json& body, engine::SamplingParams& sampling) {
   return Status::ok();
 }
 
+// vLLM's allowed_token_ids (absent or null: every id; an empty list is an error there too) and
+// bad_words (words, tokenized once the tokenizer is at hand). Ids are checked against the
+// vocabulary later, where it is known.
+Status parse_token_restrictions(const json& body, GenerateOptions& options) {
+  auto it = body.find("allowed_token_ids");
+  if (it != body.end() && !it->is_null()) {
+    if (!it->is_array()) {
+      return invalid_argument("allowed_token_ids must be a list of integers, got {}",
+                              json_type_phrase(*it));
+    }
+    if (it->empty()) {
+      return invalid_argument(
+          "allowed_token_ids is empty: leave it out (or null) to allow every token");
+    }
+    std::vector<int32_t>& ids = options.sampling.allowed_token_ids;
+    for (size_t i = 0; i < it->size(); ++i) {
+      const json& id = (*it)[i];
+      if (!id.is_number_integer()) {
+        return invalid_argument("allowed_token_ids[{}] must be an integer, got {}", i,
+                                json_type_phrase(id));
+      }
+      const bool fits = id.is_number_unsigned()
+                            ? id.get<uint64_t>() <= uint64_t(std::numeric_limits<int32_t>::max())
+                            : id.get<int64_t>() >= std::numeric_limits<int32_t>::min();
+      if (!fits) return invalid_argument("allowed_token_ids[{}] is not a token id: {}", i, id.dump());
+      ids.push_back(int32_t(id.get<int64_t>()));
+    }
+  }
+  it = body.find("bad_words");
+  if (it != body.end() && !it->is_null()) {
+    if (!it->is_array()) {
+      return invalid_argument("bad_words must be a list of strings, got {}", json_type_phrase(*it));
+    }
+    for (size_t i = 0; i < it->size(); ++i) {
+      const json& word = (*it)[i];
+      if (!word.is_string()) {
+        return invalid_argument("bad_words[{}] must be a string, got {}", i,
+                                json_type_phrase(word));
+      }
+      options.bad_words.push_back(word.get<std::string>());
+    }
+  }
+  return Status::ok();
+}
+
 Status parse_stream_options(const json& body, GenerateOptions& options) {
   KVTIER_ASSIGN_OR_RETURN(auto stream, read_bool(body, "stream"));
   options.stream = stream.value_or(false);
@@ -198,6 +243,7 @@ Status parse_generate_options(const json& body, const SamplingDefaults& defaults
   KVTIER_ASSIGN_OR_RETURN(auto include_stop, read_bool(body, "include_stop_str_in_output"));
   s.include_stop_str_in_output = include_stop.value_or(false);
   KVTIER_RETURN_IF_ERROR(parse_stop(body, s));
+  KVTIER_RETURN_IF_ERROR(parse_token_restrictions(body, options));
 
   auto salt = body.find("cache_salt");
   if (salt != body.end() && !salt->is_null()) {

@@ -10,13 +10,6 @@ bool is_set(const json& body, const char* name) {
   return it != body.end() && !it->is_null();
 }
 
-// An empty list or object asks for nothing.
-bool asks_for_something(const json& body, const char* name) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return false;
-  return !((it->is_array() || it->is_object()) && it->empty());
-}
-
 Status unsupported(const char* name, const char* why) {
   return make_error(ErrorCode::kUnimplemented, "{} is not supported: {}", name, why);
 }
@@ -31,12 +24,6 @@ Status refuse_unsupported_fields(const json& body, bool chat) {
     if (is_set(body, name)) {
       return unsupported(name, "structured outputs (guided decoding) are not implemented");
     }
-  }
-  if (asks_for_something(body, "allowed_token_ids")) {
-    return unsupported("allowed_token_ids", "sampling cannot be restricted to a token list");
-  }
-  if (asks_for_something(body, "bad_words")) {
-    return unsupported("bad_words", "words cannot be banned from sampling");
   }
   if (auto it = body.find("return_token_ids");
       it != body.end() && !it->is_null() && !(it->is_boolean() && !it->get<bool>())) {
