@@ -231,12 +231,15 @@ HttpResponse Api::tokenize(const json& body) const {
   }
   if (!codec_) return error_response(ApiError{400, "this server has no tokenizer", {}});
   std::string text;
+  bool add_special_tokens = false;  // vLLM's defaults: false for a chat, true for a prompt
   if (body.contains("messages")) {
     auto parsed = parse_chat_request(body);
     if (!parsed) return error_response(api_error_from(parsed.error()));
-    auto rendered = codec_->render_chat(parsed->messages, parsed->chat);
+    auto rendered = render_chat_prompt(*codec_, *parsed, config_.trust_request_chat_template,
+                                       request_templates_);
     if (!rendered) return error_response(api_error_from(rendered.error()));
     text = std::move(*rendered);
+    add_special_tokens = parsed->add_special_tokens;
   } else {
     auto prompt = body.find("prompt");
     if (prompt == body.end() || !prompt->is_string()) {
@@ -244,8 +247,11 @@ HttpResponse Api::tokenize(const json& body) const {
           ApiError{400, "/tokenize needs \"prompt\" (a string) or \"messages\" (a chat)", {}});
     }
     text = prompt->get<std::string>();
+    auto add = read_bool(body, "add_special_tokens");
+    if (!add) return error_response(api_error_from(add.error()));
+    add_special_tokens = add->value_or(true);
   }
-  auto ids = codec_->encode(text);
+  auto ids = codec_->encode_prompt(text, add_special_tokens);
   if (!ids) return error_response(api_error_from(ids.error()));
   ordered_json out;
   out["count"] = ids->size();

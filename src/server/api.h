@@ -17,6 +17,7 @@
 #include "server/api_request.h"
 #include "server/http_message.h"
 #include "server/metrics_text.h"
+#include "server/request_chat_template.h"
 #include "server/request_metrics.h"
 #include "server/text_codec.h"
 
@@ -30,6 +31,7 @@ struct ApiConfig {
   bool log_requests = false;
   int32_t max_log_len = 0;                      // 0: prompts are logged whole
   bool enable_server_load_tracking = false;     // GET /load counts requests (else reports 0)
+  bool trust_request_chat_template = false;     // chat requests may bring their own template
   Labels cache_config;                          // vllm:cache_config_info labels
   SamplingDefaults sampling_defaults;           // from generation_config.json
   std::string version = "0.1.0";
@@ -85,6 +87,7 @@ class Api {
   ApiConfig config_;
   Offload offload_;
   RequestMetrics metrics_;
+  RequestTemplateCache request_templates_;
   std::atomic<bool> draining_{false};
   // Shared with the tickets, which may outlive the Api by a few handler runs.
   std::shared_ptr<std::atomic<int64_t>> in_flight_;

@@ -82,7 +82,7 @@ void Api::prepare_generation(Kind kind, const HttpRequest& request,
         return reject(invalid_argument(
             "this server has no tokenizer: send the prompt as a list of token ids"));
       }
-      auto ids = codec_->encode(*parsed->prompt_text);
+      auto ids = codec_->encode_prompt(*parsed->prompt_text, parsed->add_special_tokens);
       if (!ids) return reject(ids.error());
       prompt_ids = std::move(*ids);
       prompt_text = std::move(*parsed->prompt_text);
@@ -99,7 +99,8 @@ void Api::prepare_generation(Kind kind, const HttpRequest& request,
     if (*cut && codec_ && (parsed->echo || config_.log_requests)) {
       prompt_text = codec_->decode(prompt_ids, false);  // what the model sees, echoed as such
     }
-    if (parsed->echo) echo_text = prompt_text;
+    // vLLM echoes no prompt text when the prompt's ids come back (return_token_ids).
+    if (parsed->echo && !parsed->options.return_token_ids) echo_text = prompt_text;
     completion_logprobs = parsed->options.sampling.logprobs;
     options = std::move(parsed->options);
     if (Status s = fit_to_context(options, int64_t(prompt_ids.size()), info.max_model_len, 16);
@@ -116,9 +117,10 @@ void Api::prepare_generation(Kind kind, const HttpRequest& request,
           "this server has no tokenizer, which chat completions need: use /v1/completions with "
           "token ids"));
     }
-    auto rendered = codec_->render_chat(parsed->messages, parsed->chat);
+    auto rendered = render_chat_prompt(*codec_, *parsed, config_.trust_request_chat_template,
+                                       request_templates_);
     if (!rendered) return reject(rendered.error());
-    auto ids = codec_->encode(*rendered);
+    auto ids = codec_->encode_prompt(*rendered, parsed->add_special_tokens);
     if (!ids) return reject(ids.error());
     prompt_ids = std::move(*ids);
     prompt_text = std::move(*rendered);
@@ -155,8 +157,9 @@ void Api::prepare_generation(Kind kind, const HttpRequest& request,
     options.sampling.bad_words_token_ids = std::move(*ids);
   }
 
-
   meta.prompt_tokens = int32_t(prompt_ids.size());
+  meta.return_token_ids = options.return_token_ids;
+  if (options.return_token_ids) meta.prompt_token_ids = prompt_ids;
   meta.stream_options = options.stream_options;
   if (kind == Kind::kCompletion) {
     builder = make_completion_builder(std::move(meta), codec_, completion_logprobs,

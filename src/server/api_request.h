@@ -61,6 +61,8 @@ struct GenerateOptions {
   // vLLM's priority (any integer; lower is served first): the engine refuses a non-zero one
   // unless it runs with --scheduling-policy priority.
   int64_t priority = 0;
+  // vLLM's return_token_ids: responses carry the prompt's and the output's token ids.
+  bool return_token_ids = false;
   // bad_words as sent; bad_words_token_ids() turns them into sampling.bad_words_token_ids once
   // the tokenizer is at hand.
   std::vector<std::string> bad_words;
@@ -76,6 +78,9 @@ struct CompletionApiRequest {
   std::optional<std::string> prompt_text;  // set for text prompts
   std::vector<int32_t> prompt_ids;         // set for token-id prompts
   bool echo = false;
+  // Whether a text prompt gets the tokenizer's special tokens (BOS...): vLLM's default is true
+  // for completions.
+  bool add_special_tokens = true;
 };
 
 struct ChatApiRequest {
@@ -84,6 +89,11 @@ struct ChatApiRequest {
   tokenizer::ChatOptions chat;
   bool logprobs = false;
   int32_t top_logprobs = 0;
+  // vLLM's default for chat is false: the template already writes the special tokens it wants.
+  bool add_special_tokens = false;
+  // The request's own template (chat_template, or chat_template_kwargs.chat_template, which
+  // wins as in vLLM), still to be checked and compiled (request_chat_template.h).
+  std::optional<std::string> chat_template;
 };
 
 Expected<CompletionApiRequest> parse_completion_request(const nlohmann::ordered_json& body,

@@ -96,7 +96,23 @@ Status parse_chat_options(const json& body, ChatApiRequest& request) {
     KVTIER_ASSIGN_OR_RETURN(auto thinking, read_bool(*kwargs, "enable_thinking"));
     if (thinking) request.chat.enable_thinking = *thinking;
     request.chat.template_kwargs = *kwargs;
+    // vLLM passes chat_template_kwargs on as the renderer's keyword arguments, so a
+    // "chat_template" there is the template itself (and wins over the request's field), not a
+    // variable.
+    auto kwargs_template = kwargs->find("chat_template");
+    if (kwargs_template != kwargs->end() && !kwargs_template->is_null()) {
+      if (!kwargs_template->is_string()) {
+        return invalid_argument("chat_template_kwargs.chat_template must be a string, got {}",
+                                json_type_phrase(*kwargs_template));
+      }
+      request.chat_template = kwargs_template->get<std::string>();
+    }
+    request.chat.template_kwargs.erase("chat_template");
   }
+  KVTIER_ASSIGN_OR_RETURN(auto own_template, read_string(body, "chat_template"));
+  if (!request.chat_template) request.chat_template = std::move(own_template);
+  KVTIER_ASSIGN_OR_RETURN(auto add_special_tokens, read_bool(body, "add_special_tokens"));
+  request.add_special_tokens = add_special_tokens.value_or(false);
   auto tools = body.find("tools");
   if (tools != body.end() && !tools->is_null()) {
     if (!tools->is_array()) {

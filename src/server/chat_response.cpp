@@ -23,9 +23,14 @@ class ChatBuilder final : public ResponseBuilder {
     choice["delta"] = {{"role", "assistant"}, {"content", ""}};
     choice["logprobs"] = nullptr;
     choice["finish_reason"] = nullptr;
-    if (!meta_.stream_options.continuous_usage_stats) return sse_chunk(&choice, nullptr);
+    // vLLM puts the prompt's ids (or null) on this first chunk only, after the usage.
+    ordered_json trailing;
+    trailing["prompt_token_ids"] = prompt_ids_json();
+    if (!meta_.stream_options.continuous_usage_stats) {
+      return sse_chunk(&choice, nullptr, UsageField::kAbsent, &trailing);
+    }
     ordered_json u = usage(false);
-    return sse_chunk(&choice, &u);
+    return sse_chunk(&choice, &u, UsageField::kAbsent, &trailing);
   }
 
   std::string stream_delta(const engine::RequestOutput& out) override {
@@ -47,6 +52,7 @@ class ChatBuilder final : public ResponseBuilder {
     } else {
       choice["finish_reason"] = nullptr;
     }
+    choice["token_ids"] = ids_json(out.token_ids);
     if (!meta_.stream_options.continuous_usage_stats) return sse_chunk(&choice, nullptr);
     ordered_json u = usage(false);
     return sse_chunk(&choice, &u);
@@ -60,6 +66,9 @@ class ChatBuilder final : public ResponseBuilder {
                                                top_logprobs_)) {
         content_logprobs_.push_back(std::move(entry));
       }
+    }
+    if (meta_.return_token_ids) {
+      token_ids_.insert(token_ids_.end(), out.token_ids.begin(), out.token_ids.end());
     }
     if (out.finish_reason) last_ = out;
   }
@@ -84,8 +93,10 @@ class ChatBuilder final : public ResponseBuilder {
       choice["logprobs"] = nullptr;
     }
     set_finish(choice, last_);
+    choice["token_ids"] = ids_json(token_ids_);
     ordered_json after_usage;
     after_usage["prompt_logprobs"] = nullptr;
+    after_usage["prompt_token_ids"] = prompt_ids_json();
     after_usage["kv_transfer_params"] = nullptr;
     return full_response("chat.completion", std::move(choice), after_usage);
   }
@@ -101,6 +112,7 @@ class ChatBuilder final : public ResponseBuilder {
   int32_t top_logprobs_;
   std::string text_;
   ordered_json content_logprobs_ = ordered_json::array();
+  std::vector<int32_t> token_ids_;  // the output's ids, kept only when return_token_ids
   engine::RequestOutput last_;
 };
 

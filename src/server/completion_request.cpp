@@ -100,6 +100,8 @@ Expected<CompletionApiRequest> parse_completion_request(const json& body, const 
     return make_error(ErrorCode::kUnimplemented,
                       "echo with logprobs is not supported (prompt logprobs are not computed)");
   }
+  KVTIER_ASSIGN_OR_RETURN(auto add_special_tokens, read_bool(body, "add_special_tokens"));
+  request.add_special_tokens = add_special_tokens.value_or(true);
   KVTIER_ASSIGN_OR_RETURN(auto suffix, read_string(body, "suffix"));
   if (suffix) return make_error(ErrorCode::kUnimplemented, "suffix is not currently supported");
   return request;

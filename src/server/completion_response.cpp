@@ -47,6 +47,10 @@ class CompletionBuilder final : public ResponseBuilder {
     choice["finish_reason"] =
         out.finish_reason ? ordered_json(finish_reason_text(*out.finish_reason)) : nullptr;
     choice["stop_reason"] = stop_reason(out);
+    // The prompt's ids ride on the first chunk sent, each chunk's new ids on that chunk.
+    choice["prompt_token_ids"] = prompt_ids_sent_ ? ordered_json() : prompt_ids_json();
+    prompt_ids_sent_ = true;
+    choice["token_ids"] = ids_json(out.token_ids);
 
     // vLLM sends "usage": null in completion chunks without continuous usage stats.
     if (!meta_.stream_options.continuous_usage_stats) {
@@ -60,6 +64,9 @@ class CompletionBuilder final : public ResponseBuilder {
     count(out);
     text_ += out.text;
     if (logprobs_) lp_.append_continuing(out.token_ids, out.logprobs);
+    if (meta_.return_token_ids) {
+      token_ids_.insert(token_ids_.end(), out.token_ids.begin(), out.token_ids.end());
+    }
     if (out.finish_reason) last_ = out;
   }
 
@@ -69,7 +76,9 @@ class CompletionBuilder final : public ResponseBuilder {
     choice["text"] = echo_text_ + text_;
     choice["logprobs"] = logprobs_ ? lp_.to_json() : ordered_json();
     set_finish(choice, last_);
+    choice["token_ids"] = ids_json(token_ids_);
     choice["prompt_logprobs"] = nullptr;
+    choice["prompt_token_ids"] = prompt_ids_json();
     ordered_json after_usage;
     after_usage["kv_transfer_params"] = nullptr;
     return full_response("text_completion", std::move(choice), after_usage);
@@ -81,6 +90,8 @@ class CompletionBuilder final : public ResponseBuilder {
   CompletionLogprobs lp_;
   int64_t text_length_ = 0;  // code points of output text sent so far
   std::string text_;
+  std::vector<int32_t> token_ids_;  // the output's ids, kept only when return_token_ids
+  bool prompt_ids_sent_ = false;
   engine::RequestOutput last_;
 };
 

@@ -252,6 +252,8 @@ Status parse_generate_options(const json& body, const SamplingDefaults& defaults
     }
     options.cache_salt = salt->get<std::string>();
   }
+  KVTIER_ASSIGN_OR_RETURN(auto return_token_ids, read_bool(body, "return_token_ids"));
+  options.return_token_ids = return_token_ids.value_or(false);
   KVTIER_ASSIGN_OR_RETURN(auto user, read_string(body, "user"));
   (void)user;  // accepted and ignored, as vLLM does
   return parse_stream_options(body, options);

@@ -88,7 +88,7 @@ std::string ResponseBuilder::full_response(const char* object, ordered_json choi
 }
 
 std::string ResponseBuilder::sse_chunk(const ordered_json* choice, const ordered_json* usage,
-                                       UsageField when_no_usage) {
+                                       UsageField when_no_usage, const ordered_json* trailing) {
   if (chunk_prefix_.empty()) {
     ordered_json header;
     header["id"] = meta_.id;
@@ -108,8 +108,25 @@ std::string ResponseBuilder::sse_chunk(const ordered_json* choice, const ordered
   } else if (when_no_usage == UsageField::kNull) {
     out += ",\"usage\":null";
   }
+  if (trailing) {
+    for (const auto& [key, value] : trailing->items()) {
+      out += ',';
+      out += ordered_json(key).dump();
+      out += ':';
+      out += value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+  }
   out += "}\n\n";
   return out;
+}
+
+ordered_json ResponseBuilder::prompt_ids_json() const {
+  return ids_json(meta_.prompt_token_ids);
+}
+
+ordered_json ResponseBuilder::ids_json(const std::vector<int32_t>& ids) const {
+  if (!meta_.return_token_ids) return nullptr;
+  return ids;
 }
 
 std::string ResponseBuilder::stream_closing() {

@@ -23,6 +23,8 @@ struct ResponseMeta {
   int32_t prompt_tokens = 0;
   StreamOptions stream_options;
   bool prompt_tokens_details = false;  // --enable-prompt-tokens-details
+  bool return_token_ids = false;       // the request's return_token_ids
+  std::vector<int32_t> prompt_token_ids;  // kept only when return_token_ids
 };
 
 class ResponseBuilder {
@@ -68,10 +70,16 @@ class ResponseBuilder {
   std::string full_response(const char* object, nlohmann::ordered_json choice,
                             const nlohmann::ordered_json& after_usage) const;
   // One streamed chunk: the request's fixed fields (rendered once), then "choices" holding
-  // `choice` (or nothing), then the usage field: absent, null, or the object.
+  // `choice` (or nothing), then the usage field: absent, null, or the object, then the fields
+  // of `trailing` (an object), if any.
   enum class UsageField { kAbsent, kNull };
   std::string sse_chunk(const nlohmann::ordered_json* choice, const nlohmann::ordered_json* usage,
-                        UsageField when_no_usage = UsageField::kAbsent);
+                        UsageField when_no_usage = UsageField::kAbsent,
+                        const nlohmann::ordered_json* trailing = nullptr);
+  // vLLM's token id fields: the ids when the request asked for them (return_token_ids), else
+  // null.
+  nlohmann::ordered_json prompt_ids_json() const;
+  nlohmann::ordered_json ids_json(const std::vector<int32_t>& ids) const;
   // "text_completion" or "chat.completion.chunk".
   virtual const char* chunk_object() const = 0;
 

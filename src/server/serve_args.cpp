@@ -66,6 +66,7 @@ struct RawFlags {
   int tokenizer_threads = 2;
   std::string log_level;
   std::string chat_template;
+  bool trust_request_chat_template = false;
   bool enforce_eager = false;
   bool enable_server_load_tracking = false;
   std::string config;  // taken out before parsing (apply_config_file); here for --help
@@ -175,6 +176,8 @@ void add_flags(CLI::App& app, RawFlags& f) {
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error");
   app.add_option("--chat-template", f.chat_template,
                  "Chat template: a Jinja file, or the template itself (replaces the tokenizer's)");
+  app.add_flag("--trust-request-chat-template", f.trust_request_chat_template,
+               "Let chat requests bring their own chat_template (refused without this flag)");
   app.add_flag("--enforce-eager", f.enforce_eager,
                "CUDA: run every step eagerly (no CUDA graph capture and replay)");
   app.add_flag("--enable-server-load-tracking", f.enable_server_load_tracking,
@@ -322,6 +325,7 @@ Expected<ServeOptions> build_options(const RawFlags& f) {
   a.log_requests = f.enable_log_requests && !f.disable_log_requests;
   a.max_log_len = f.max_log_len;
   a.enable_server_load_tracking = f.enable_server_load_tracking;
+  a.trust_request_chat_template = f.trust_request_chat_template;
 
   o.tokenizer_threads = f.tokenizer_threads;
   o.shutdown_timeout_s = f.shutdown_timeout;

@@ -13,7 +13,7 @@ class TokenizerCodec final : public TextCodec {
   }
   Expected<std::string> render_chat(const nlohmann::ordered_json& messages,
                                     const tokenizer::ChatOptions& options) const override {
-    if (!tokenizer_->has_chat_template()) {
+    if (!options.chat_template && !tokenizer_->has_chat_template()) {
       return invalid_argument(
           "the tokenizer has no chat_template (tokenizer_config.json): /v1/chat/completions "
           "needs one; use /v1/completions");

@@ -25,15 +25,6 @@ Status refuse_unsupported_fields(const json& body, bool chat) {
       return unsupported(name, "structured outputs (guided decoding) are not implemented");
     }
   }
-  if (auto it = body.find("return_token_ids");
-      it != body.end() && !it->is_null() && !(it->is_boolean() && !it->get<bool>())) {
-    return unsupported("return_token_ids", "responses carry text and logprobs only");
-  }
-  if (chat && is_set(body, "chat_template")) {
-    return unsupported("chat_template",
-                       "a request cannot bring its own template; start the server with "
-                       "--chat-template");
-  }
   return Status::ok();
 }
 

@@ -7,8 +7,8 @@
 
 namespace kvtier::server {
 
-// Checks the fields both completion APIs share (structured outputs,
-// return_token_ids) and, for chat, a request's own chat_template.
+// Checks the fields both completion APIs share (structured outputs). `chat` is for
+// fields only chat requests carry (none at present).
 Status refuse_unsupported_fields(const nlohmann::ordered_json& body, bool chat);
 
 }  // namespace kvtier::server

@@ -210,12 +210,16 @@ Expected<std::string> render_chat(const ChatTemplate* tmpl, const TokenizerConfi
 }  // namespace
 
 Expected<std::string> Tokenizer::apply_chat_template(const nlohmann::json& messages, const ChatOptions& options) const {
-  return render_chat(impl_->chat_template.get(), impl_->config, jinja::Value::from_json(messages), options);
+  return render_chat(template_for(options), impl_->config, jinja::Value::from_json(messages), options);
 }
 
 Expected<std::string> Tokenizer::apply_chat_template(const nlohmann::ordered_json& messages,
                                                      const ChatOptions& options) const {
-  return render_chat(impl_->chat_template.get(), impl_->config, jinja::Value::from_json(messages), options);
+  return render_chat(template_for(options), impl_->config, jinja::Value::from_json(messages), options);
+}
+
+const ChatTemplate* Tokenizer::template_for(const ChatOptions& options) const {
+  return options.chat_template ? options.chat_template.get() : impl_->chat_template.get();
 }
 
 }  // namespace kvtier::tokenizer

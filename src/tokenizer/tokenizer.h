@@ -30,6 +30,8 @@ struct ChatOptions {
   nlohmann::ordered_json ordered_tools;
   // More template variables (vLLM's chat_template_kwargs), as a JSON object or null.
   nlohmann::ordered_json template_kwargs;
+  // Rendered instead of the tokenizer's own template when set (a request's chat_template).
+  std::shared_ptr<const ChatTemplate> chat_template;
 };
 
 class Tokenizer {
@@ -67,6 +69,7 @@ class Tokenizer {
 
  private:
   Tokenizer();
+  const ChatTemplate* template_for(const ChatOptions& options) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -2,10 +2,15 @@
 // A byte-level TextCodec for handler tests: one token per byte (ids 0..255), a few special ids
 // above, and a fixed chat layout "<|role|>content\n" that ends with "<|assistant|>" when a
 // generation prompt is asked for, then the tools as JSON and chat_template_kwargs' "suffix". Deterministic and independent of the real tokenizer.
+// A request's own template (options.chat_template) is rendered by the real interpreter instead,
+// with chat_template_kwargs, messages and add_generation_prompt. With bos_token_id set, add_special_tokens() puts that
+// id first, as a Llama-style post-processor does (by default it adds none, as Qwen3's).
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "server/text_codec.h"
+#include "tokenizer/chat_template.h"
 
 namespace kvtier::server::testing {
 
@@ -16,8 +21,19 @@ class FakeCodec final : public TextCodec {
     for (unsigned char c : text) ids.push_back(int32_t(c));
     return ids;
   }
+  void add_special_tokens(std::vector<int32_t>& ids) const override {
+    if (bos_token_id) ids.insert(ids.begin(), *bos_token_id);
+  }
   Expected<std::string> render_chat(const nlohmann::ordered_json& messages,
                                     const tokenizer::ChatOptions& options) const override {
+    if (options.chat_template) {
+      nlohmann::ordered_json variables =
+          options.template_kwargs.is_object() ? options.template_kwargs
+                                              : nlohmann::ordered_json::object();
+      variables["messages"] = messages;
+      variables["add_generation_prompt"] = options.add_generation_prompt;
+      return options.chat_template->render(variables);
+    }
     std::string out;
     for (const auto& m : messages) {
       if (m["role"] == "bad") return invalid_argument("role 'bad' is not supported by the template");
@@ -51,6 +67,8 @@ class FakeCodec final : public TextCodec {
     return std::string("<").append(std::to_string(id)).append(">");
   }
   int32_t vocab_size() const override { return 300; }
+
+  std::optional<int32_t> bos_token_id;  // set before the first request
 };
 
 }  // namespace kvtier::server::testing
