@@ -500,7 +500,9 @@ Expected<std::unique_ptr<Scheduler>> build_scheduler(const EndpointPickerConfig&
   }
   if (config.profiles.size() != 1) {
     std::string names;
-    for (const auto& prof : config.profiles) names += (names.empty() ? "'" : ", '") + prof.name + "'";
+    for (const auto& prof : config.profiles) {
+      names += (names.empty() ? "'" : ", '") + prof.name + "'";
+    }
     return invalid_argument(
         "{}: the config has {} scheduling profiles ({}), but {} runs exactly one; several "
         "profiles need a handler that chooses among them, such as llm-d's pd-profile-handler "

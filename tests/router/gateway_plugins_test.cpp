@@ -71,7 +71,7 @@ TEST_F(GatewayPluginsTest, ActiveRequestsSendNewRequestsAwayFromRunningStreams) 
       dynamic_cast<ActiveRequestScorer*>(gateway_->scheduler().scorers()[0].scorer.get());
   ASSERT_NE(active, nullptr);
   nlohmann::json slow = {{"prompt", "long answer"}, {"max_tokens", 8}, {"stream", true},
-                         {"sim_chunks", 20},        {"sim_interval_us", 25000}};
+                         {"sim_chunks", 100},       {"sim_interval_us", 20000}};
   auto stream = std::async(std::launch::async, [&] {
     return http_post(port(), "/v1/completions", slow.dump());
   });
@@ -83,6 +83,8 @@ TEST_F(GatewayPluginsTest, ActiveRequestsSendNewRequestsAwayFromRunningStreams) 
     ASSERT_EQ(r.status, 200);
     EXPECT_EQ(endpoint_of(r), int(1 - busy));
   }
+  // The stream (2 s) was still running for all of them.
+  EXPECT_EQ(active->active(busy), 1u);
   HttpResult streamed = stream.get();
   ASSERT_EQ(streamed.status, 200);
   EXPECT_EQ(endpoint_of(streamed), int(busy));
@@ -125,6 +127,40 @@ TEST_F(GatewayPluginsTest, LabelFiltersChooseEndpointsByRole) {
   EXPECT_NE(body["error"]["message"].get<std::string>().find("filter 'zone-x' (by-label)"),
             std::string::npos)
       << r.body;
+}
+
+TEST_F(GatewayPluginsTest, TieredPrefixCacheGuideConfigKeepsConversationsHome) {
+  start_endpoints(3);
+  GatewayOptions o = default_options();
+  auto config = load_picker_config(std::string(KVTIER_SOURCE_DIR) +
+                                   "/tests/router/fixtures/llmd-tiered-prefix-cache-cpu.yaml");
+  ASSERT_TRUE(config) << config.error().message();
+  o.picker_config = *config;
+  start_gateway(o);
+  std::string history(2000, 'a');
+  for (size_t i = 0; i < history.size(); ++i) history[i] = char('a' + (i * 7) % 26);
+  HttpResult first = http_post(port(), "/v1/completions", completion(history));
+  ASSERT_EQ(first.status, 200);
+  const int home = endpoint_of(first);
+  ASSERT_GE(home, 0);
+  // A fuller KV cache at home (2 x 0.5 lost) does not outweigh two prefix scorers matching
+  // most of the prompt (about 2 x 0.9).
+  endpoints_[home]->set_load(0, 0, 0.5);
+  ASSERT_TRUE(wait_until([&] {
+    for (const auto& v : gateway_->endpoints().usable()) {
+      if (v.index == size_t(home) && v.metrics.kv_usage == 0.5) return true;
+    }
+    return false;
+  }));
+  for (int turn = 2; turn <= 5; ++turn) {
+    history += " turn " + std::to_string(turn) + std::string(40, 'x');
+    HttpResult r = http_post(port(), "/v1/completions", completion(history));
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(endpoint_of(r), home) << "turn " << turn;
+  }
+  // A new conversation avoids the fuller endpoint.
+  HttpResult other = http_post(port(), "/v1/completions", completion(std::string(2000, 'z')));
+  EXPECT_NE(endpoint_of(other), home);
 }
 
 }  // namespace

@@ -275,8 +275,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "queue-scorer\n- type: single-profile-handler\n  name: one\nschedulingProfiles:\n"
                   "- name: prefill\n  plugins:\n  - pluginRef: queue-scorer\n- name: decode\n  "
                   "plugins:\n  - pluginRef: queue-scorer\n",
-                  {"2 scheduling profiles", "'prefill'", "'decode'", "'one' (single-profile-handler)",
-                   "pd-profile-handler"}},
+                  {"2 scheduling profiles", "'prefill'", "'decode'",
+                   "'one' (single-profile-handler)", "pd-profile-handler"}},
         BadConfig{"unknown type lists the new plugins",
                   config("- type: lora-affinity-scorer\n  name: lora\n",
                          "  - pluginRef: lora\n"),

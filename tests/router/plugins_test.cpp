@@ -140,7 +140,8 @@ TEST(SessionAffinityScorerTest, ResponseCarriesTheHeaderAndCookie) {
   ASSERT_EQ(h.size(), 2u);
   EXPECT_EQ(h[0], std::make_pair(std::string("x-session-token"), token));
   EXPECT_EQ(h[1].first, "set-cookie");
-  EXPECT_EQ(h[1].second, "llm-d-session=" + token + "; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax");
+  EXPECT_EQ(h[1].second,
+            "llm-d-session=" + token + "; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax");
   // A client that already holds the right cookie is not sent it again.
   r.set_headers({{"cookie", "llm-d-session=" + token}});
   h.clear();
