@@ -73,6 +73,16 @@ TEST(ChatTemplate, RenderErrorsNameTheLine) {
   EXPECT_EQ(render("{{ 9223372036854775807 + 1 }}"), "error: chat template line 1: integer overflow (more than 64 bits)");
 }
 
+// Steps that would carry past INT64_MAX (or below INT64_MIN) stop at the bound as Python's do.
+TEST(ChatTemplate, RangeNearTheIntegerLimitsStopsAtItsBound) {
+  EXPECT_EQ(render("{{ range(9223372036854775800, 9223372036854775807, 5)|list }}"),
+            "[9223372036854775800, 9223372036854775805]");
+  EXPECT_EQ(render("{{ range(-9223372036854775800, -9223372036854775807, -5)|list }}"),
+            "[-9223372036854775800, -9223372036854775805]");
+  EXPECT_EQ(render("{{ range(10, 0, -3)|list }}{{ range(0, 10, 4)|list }}{{ range(3, 3)|list }}"),
+            "[10, 7, 4, 1][0, 4, 8][]");
+}
+
 TEST(ChatTemplate, UndefinedValuesBehaveAsJinjasDefault) {
   EXPECT_EQ(render("[{{ x }}][{{ x is defined }}][{{ x|length }}][{% for i in x %}i{% endfor %}][{{ 'a' ~ x }}]"),
             "[][False][0][][a]");
@@ -88,6 +98,8 @@ TEST(ChatTemplate, HostileTemplatesFailInsteadOfHanging) {
                 .find("loop iterations"),
             std::string::npos);
   EXPECT_NE(render("{{ range(100000000) }}").find("range() longer than"), std::string::npos);
+  EXPECT_NE(render("{{ range(-9223372036854775807, 9223372036854775807) }}").find("range() longer than"),
+            std::string::npos);
   EXPECT_NE(render("{{ 'x' * 1000000000 }}").find("repetition too large"), std::string::npos);
   // A namespace holding itself is freed at the end of the render.
   EXPECT_EQ(render("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns.me.me is defined }}"), "True");

@@ -25,11 +25,16 @@ Value range(Interpreter&, CallArgs& args) {
   const int64_t stop = n.size() == 1 ? n[0] : n[1];
   const int64_t step = n.size() == 3 ? n[2] : 1;
   if (step == 0) throw TemplateError("range() arg 3 must not be zero");
+  // The length first, in 128 bits (Python's integers do not overflow; int64 bounds near the
+  // limits would), so a range too long fails before anything is allocated and stepping past
+  // `stop` never wraps around.
+  const __int128 distance = step > 0 ? __int128(stop) - start : __int128(start) - stop;
+  const __int128 stride = step > 0 ? __int128(step) : -__int128(step);
+  const __int128 length = distance <= 0 ? 0 : (distance + stride - 1) / stride;
+  if (length > kMaxRange) throw TemplateError(fmt::format("range() longer than {}", kMaxRange));
   std::vector<Value> out;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-    if (static_cast<int64_t>(out.size()) >= kMaxRange) throw TemplateError(fmt::format("range() longer than {}", kMaxRange));
-    out.emplace_back(i);
-  }
+  out.reserve(size_t(length));
+  for (int64_t k = 0; k < int64_t(length); ++k) out.emplace_back(int64_t(start + __int128(k) * step));
   return Value::list(std::move(out));
 }
 
