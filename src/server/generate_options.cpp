@@ -279,7 +279,8 @@ Status fit_to_context(GenerateOptions& options, int64_t prompt_tokens, int64_t m
           "This model's maximum context length is {} tokens. However, you requested {} tokens "
           "({} in the messages, {} in the completion). Please reduce the length of the messages "
           "or completion.",
-          max_model_len, prompt_tokens + max_tokens, prompt_tokens, max_tokens);
+          max_model_len, uint64_t(prompt_tokens) + uint64_t(max_tokens), prompt_tokens,
+          max_tokens);  // both >= 0; their int64 sum could overflow
     }
   } else if (default_max_tokens) {
     max_tokens = std::min(*default_max_tokens, room);
