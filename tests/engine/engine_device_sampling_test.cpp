@@ -431,5 +431,24 @@ TEST_F(EngineCudaSampling, SeededSamplingIsReproducibleAndFollowsTheHostStream) 
   EXPECT_NE(batched[0].output_ids, batched[1].output_ids);
 }
 
+TEST_F(EngineCudaSampling, AllowedTokenIdsAndBadWordsTakeTheLogitsPath) {
+  TestRun device = make(true);
+  if (!device.engine) GTEST_SKIP() << "no CUDA backend on this machine";
+  TestRun host = make(false);
+  ASSERT_TRUE(host.engine);
+  SamplingParams p = sampled(12, 40);
+  p.allowed_token_ids = {11, 500, 7919, 120000};
+  p.bad_words_token_ids = {{500}};
+  const auto ps = cuda_prompts(p);
+  const auto got = generate(*device.engine, ps);
+  expect_same_results(got, generate(*host.engine, ps));
+  EXPECT_EQ(device.runner->sample_calls, 0);
+  EXPECT_GT(device.runner->forward_calls, 0);
+  for (const auto& r : got) {
+    ASSERT_EQ(r.output_ids.size(), 12u);
+    EXPECT_FALSE(any_outside(r.output_ids, {11, 7919, 120000}));
+  }
+}
+
 }  // namespace
 }  // namespace kvtier::engine
