@@ -7,6 +7,7 @@
 #include <cmath>
 #include <thread>
 
+#include "common/cpu_time.h"
 #include "monitor/archive_writer.h"
 #include "monitor/gpu_metrics.h"
 #include "monitor/openmetrics_mapper.h"
@@ -91,13 +92,23 @@ Expected<MonitorStats> run_monitor(const MonitorOptions& o, const std::atomic<in
     const double now = unix_now();
     // All targets at once, each bounded by half an interval: a slow one delays this record by
     // at most that, and its gap is its own.
+    // Each phase's CPU time is charged to its share of stats.cpu.
+    double mark = this_thread_cpu_seconds();
+    const auto charge = [&mark](double& share) {
+      const double t = this_thread_cpu_seconds();
+      share += t - mark;
+      mark = t;
+    };
     std::vector<Expected<std::string>> bodies;
     if (!o.targets.empty()) bodies = scrape_all(o.targets, scrape_timeout);
+    charge(stats.cpu.scrape_s);
     status = system.put(*writer, read_system_sample(o.proc_root, hz));
+    charge(stats.cpu.system_s);
     if (!status) break;
     if (gpu) {
       std::string warning;
       status = gpu_metrics.put(*writer, *gpu, warning);
+      charge(stats.cpu.gpu_s);
       if (!status) break;
       if (!warning.empty()) log("kvtier monitor: warning: GPU: " + warning);
     }
@@ -122,7 +133,9 @@ Expected<MonitorStats> run_monitor(const MonitorOptions& o, const std::atomic<in
         }
       }
     }
+    charge(stats.cpu.openmetrics_s);
     status = writer->write(now);
+    charge(stats.cpu.write_s);
     if (!status) break;
     stats.records = writer->records();
     if (o.on_record) o.on_record(stats.records);
@@ -131,6 +144,10 @@ Expected<MonitorStats> run_monitor(const MonitorOptions& o, const std::atomic<in
   if (!status) return status;
   if (!finished) return finished;
   log(fmt::format("kvtier monitor: archive {} finished: {} records", o.archive, stats.records));
+  const MonitorCpu& c = stats.cpu;
+  log(fmt::format("kvtier monitor: own CPU time {:.3f} s: scrape {:.3f}, system {:.3f}, gpu {:.3f}, "
+                  "openmetrics {:.3f}, archive write {:.3f}",
+                  c.total(), c.scrape_s, c.system_s, c.gpu_s, c.openmetrics_s, c.write_s));
   return stats;
 }
 

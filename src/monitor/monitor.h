@@ -30,9 +30,21 @@ struct MonitorOptions {
   std::function<void(int records)> on_record;
 };
 
+// The monitor's own CPU time (its thread's user + system seconds) by what it spent it on, so
+// its cost to the machine it watches can be checked and attributed.
+struct MonitorCpu {
+  double scrape_s = 0.0;       // HTTP GETs of the scrape targets
+  double system_s = 0.0;       // reading /proc and /sys
+  double gpu_s = 0.0;          // NVML queries
+  double openmetrics_s = 0.0;  // parsing scraped text into archive values
+  double write_s = 0.0;        // libpcp_import writing the record
+  double total() const { return scrape_s + system_s + gpu_s + openmetrics_s + write_s; }
+};
+
 struct MonitorStats {
   int records = 0;
   int failed_scrapes = 0;
+  MonitorCpu cpu;
 };
 
 // Runs on the calling thread; `stop` (non-zero: stop, e.g. the signal number) may be set from a

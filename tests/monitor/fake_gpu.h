@@ -2,6 +2,7 @@
 // A GpuSource with readings the test chooses; `calls` counts sample() calls per GPU.
 #include <vector>
 
+#include "common/cpu_time.h"
 #include "monitor/gpu_source.h"
 
 namespace kvtier::monitor::testing {
@@ -15,12 +16,18 @@ class FakeGpuSource : public GpuSource {
     if (fail_on_call >= 0 && call == fail_on_call && index == 0) {
       return make_error(ErrorCode::kUnavailable, "gpu0: scripted NVML failure");
     }
+    if (burn_cpu_s > 0) {  // stands in for the driver's CPU time per query
+      const double until = this_thread_cpu_seconds() + burn_cpu_s;
+      while (this_thread_cpu_seconds() < until) {
+      }
+    }
     GpuSample s = gpus_.at(index);
     if (index == 0 && s.gpu_util && step_util) *s.gpu_util += static_cast<uint32_t>(call * step_util);
     return s;
   }
   int fail_on_call = -1;  // gpu0's n-th reading fails
   int step_util = 0;      // gpu0's gpu_util grows by this much per reading
+  double burn_cpu_s = 0;  // CPU seconds each reading spends
 
  private:
   std::vector<GpuSample> gpus_;

@@ -256,5 +256,40 @@ TEST(MonitorArchiveTest, NoGpuSourceIsOneLogLineAndNoGpuMetrics) {
   EXPECT_NE(names.out.find("kernel.all.cpu.user"), std::string::npos) << names.out;
 }
 
+
+TEST(MonitorArchiveTest, OwnCpuTimeIsChargedToThePhaseThatSpentIt) {
+  TempDir dir;
+  write_fake_proc(dir / "root", {});
+  MonitorOptions o;
+  o.archive = dir / "cost";
+  o.interval_s = 0.1;
+  o.duration_s = 0.3;  // records at 0, 0.1, 0.2, 0.3 s
+  o.proc_root = dir / "root";
+  o.open_gpu = [] {
+    auto fake = std::make_unique<FakeGpuSource>(std::vector<GpuSample>{fake_gpu(1, 1, 1, 1)});
+    fake->burn_cpu_s = 0.02;
+    return Expected<std::unique_ptr<GpuSource>>(std::move(fake));
+  };
+  std::vector<std::string> logs;
+  o.log = [&](const std::string& line) { logs.push_back(line); };
+  std::atomic<int> stop{0};
+  auto stats = run_monitor(o, stop);
+  ASSERT_TRUE(stats) << stats.error().message();
+  ASSERT_EQ(stats->records, 4);
+  const MonitorCpu& c = stats->cpu;
+  // Four readings of 20 ms of CPU each land on the GPU's share, not on the others.
+  EXPECT_GE(c.gpu_s, 0.08);
+  EXPECT_LT(c.gpu_s, 0.08 + 0.05);
+  EXPECT_LT(c.scrape_s, 0.005);  // no targets: only the clock reads
+  for (double share : {c.system_s, c.openmetrics_s, c.write_s}) {
+    EXPECT_GE(share, 0.0);
+    EXPECT_LT(share, c.gpu_s);
+  }
+  EXPECT_DOUBLE_EQ(c.total(), c.scrape_s + c.system_s + c.gpu_s + c.openmetrics_s + c.write_s);
+  ASSERT_FALSE(logs.empty());
+  EXPECT_NE(logs.back().find("own CPU time"), std::string::npos) << logs.back();
+  EXPECT_NE(logs.back().find(fmt::format("gpu {:.3f}", c.gpu_s)), std::string::npos) << logs.back();
+}
+
 }  // namespace
 }  // namespace kvtier::monitor
