@@ -103,9 +103,10 @@ Status check_yaml_budget(std::string_view yaml_text, std::string_view source) {
   std::istringstream in{std::string(yaml_text)};
   YamlBudget budget;
   try {
+    // Only the first document: YAML::Load below reads no other, and yaml-cpp 0.7 never gets
+    // past a stray top-level ',' (it hands out empty documents forever).
     YAML::Parser parser(in);
-    while (parser.HandleNextDocument(budget)) {
-    }
+    parser.HandleNextDocument(budget);
   } catch (const YamlTooLarge& e) {
     return invalid_argument("{}:{}:{}: refused: {}", source, e.mark.line + 1, e.mark.column + 1,
                             e.message);

@@ -54,6 +54,19 @@ TEST(HostilePickerConfig, AliasBombIsRefusedWithTheFileName) {
   EXPECT_NE(config.error().message().find("alias"), std::string::npos) << config.error().message();
 }
 
+// yaml-cpp hands out an empty document for a stray top-level ',' and never moves past it: the
+// size check must read only the first document (the one YAML::Load takes), not loop on them.
+TEST(HostilePickerConfig, StrayCommaIsNotAMapRatherThanEndlessDocuments) {
+  for (const char* text : {",", ",a"}) {
+    auto config = parse_picker_config(text, "comma.yaml");
+    ASSERT_FALSE(config) << text;
+    EXPECT_EQ(config.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(config.error().message().find("comma.yaml: an EndpointPickerConfig must be a YAML map"),
+              std::string::npos)
+        << config.error().message();
+  }
+}
+
 TEST(HostilePickerConfig, SmallAliasesStillWork) {
   std::string doc = std::string(kHeader) +
                     "plugins:\n- name: q\n  type: prefix-cache-scorer\n  parameters: &p\n"
