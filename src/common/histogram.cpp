@@ -4,19 +4,28 @@
 
 namespace kvtier {
 
-Histogram::Histogram(std::vector<double> bounds) {
+HistogramSnapshot empty_histogram(std::vector<double> bounds) {
+  HistogramSnapshot h;
   std::sort(bounds.begin(), bounds.end());
-  data_.bounds = std::move(bounds);
-  data_.counts.assign(data_.bounds.size() + 1, 0);
+  h.bounds = std::move(bounds);
+  h.counts.assign(h.bounds.size() + 1, 0);
+  return h;
 }
 
+void observe(HistogramSnapshot& h, double value) {
+  // A value equal to a bound belongs to that bucket (Prometheus' le).
+  const size_t bucket =
+      size_t(std::lower_bound(h.bounds.begin(), h.bounds.end(), value) - h.bounds.begin());
+  h.counts[bucket]++;
+  h.sum += value;
+  h.count++;
+}
+
+Histogram::Histogram(std::vector<double> bounds) : data_(empty_histogram(std::move(bounds))) {}
+
 void Histogram::observe(double value) {
-  size_t bucket = size_t(std::lower_bound(data_.bounds.begin(), data_.bounds.end(), value) -
-                         data_.bounds.begin());
   std::lock_guard lock(mu_);
-  data_.counts[bucket]++;
-  data_.sum += value;
-  data_.count++;
+  kvtier::observe(data_, value);
 }
 
 HistogramSnapshot Histogram::snapshot() const {

@@ -15,6 +15,11 @@ struct HistogramSnapshot {
   uint64_t count = 0;
 };
 
+// An empty histogram over `bounds` (sorted here), and one observation into it: for an owner that
+// needs no lock (one thread records, copies are read elsewhere).
+HistogramSnapshot empty_histogram(std::vector<double> bounds);
+void observe(HistogramSnapshot& h, double value);
+
 class Histogram {
  public:
   explicit Histogram(std::vector<double> bounds);

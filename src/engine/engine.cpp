@@ -341,8 +341,9 @@ void Engine::publish_stats() {
     const kv::ConnectorStats cs = connector_->stats();
     stats_.cpu_cache_usage = cs.num_blocks > 0 ? double(cs.num_used_blocks) / cs.num_blocks : 0.0;
     stats_.transfers["GPU_to_CPU"] = {cs.store_bytes, cs.store_seconds, cs.stores,
-                                      cs.failed_stores};
-    stats_.transfers["CPU_to_GPU"] = {cs.load_bytes, cs.load_seconds, cs.loads, cs.failed_loads};
+                                      cs.failed_stores, cs.store_sizes};
+    stats_.transfers["CPU_to_GPU"] = {cs.load_bytes, cs.load_seconds, cs.loads, cs.failed_loads,
+                                      cs.load_sizes};
   }
 }
 

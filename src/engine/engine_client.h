@@ -48,6 +48,7 @@ struct EngineStats {
     double seconds = 0.0;
     uint64_t count = 0;
     uint64_t failed = 0;
+    HistogramSnapshot sizes;  // bytes per completed batch (vllm:kv_offload_size)
   };
   std::map<std::string, Transfer> transfers;
 };

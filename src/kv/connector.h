@@ -6,7 +6,14 @@
 #include <span>
 #include <vector>
 
+#include "common/histogram.h"
+
 namespace kvtier::kv {
+
+// vllm:kv_offload_size's upper bounds, in bytes (vLLM's KV connector metrics).
+inline std::vector<double> kv_offload_size_buckets() {
+  return {1e6, 5e6, 10e6, 20e6, 40e6, 60e6, 80e6, 100e6, 150e6, 200e6};
+}
 
 using TransferId = uint64_t;
 
@@ -21,6 +28,8 @@ struct ConnectorStats {
   uint64_t stored_blocks = 0, loaded_blocks = 0;  // blocks moved by those transfers
   uint64_t evictions = 0;                        // blocks evicted to make room for stores
   uint64_t failed_stores = 0, failed_loads = 0;  // transfers (batches) that failed
+  // Bytes of each completed transfer (vllm:kv_offload_size); empty bounds when not recorded.
+  HistogramSnapshot store_sizes, load_sizes;
 };
 
 class KvConnector {

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "kv/connector.h"
+
 namespace kvtier::server {
 
 std::string prometheus_number(double value) {
@@ -185,6 +187,15 @@ std::string render_metrics(const MetricsContext& c) {
     auto it = s.transfers.find(type);
     w.sample("vllm:kv_offload_total_time_total", labels,
              it == s.transfers.end() ? 0.0 : it->second.seconds);
+  }
+  w.family("vllm:kv_offload_size", "histogram", "Histogram of KV offload transfer size, in bytes.");
+  for (const char* type : {"CPU_to_GPU", "GPU_to_CPU"}) {
+    Labels labels = base;
+    labels.emplace_back("transfer_type", type);
+    auto it = s.transfers.find(type);
+    const bool recorded = it != s.transfers.end() && !it->second.sizes.bounds.empty();
+    w.histogram("vllm:kv_offload_size", labels,
+                recorded ? it->second.sizes : empty_histogram(kv::kv_offload_size_buckets()));
   }
   w.family("kvtier:kv_offload_transfers", "counter",
            "Completed KV offload transfers (one per block copy batch), by direction.");

@@ -188,8 +188,10 @@ int run_serve(const std::vector<std::string>& args) {
     spdlog::error("{}", server.error().message());
     return 1;
   }
-  spdlog::info("kvtier serve {}: listening on http://{}:{} (device {}, max_num_seqs {}, "
-               "max_num_batched_tokens {})",
+  // The port is open so that /health can say "starting"; serving begins at "Application
+  // startup complete" below.
+  spdlog::info("kvtier serve {}: loading; http://{}:{} answers 503 until the model is loaded "
+               "(device {}, max_num_seqs {}, max_num_batched_tokens {})",
                options.engine.model_dir.string(), options.http.host, (*server)->port(),
                options.engine.device, options.engine.max_num_seqs,
                options.engine.max_num_batched_tokens);

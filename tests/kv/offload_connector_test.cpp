@@ -71,6 +71,16 @@ TEST(OffloadConnector, StoredBlockLoadsBackBitIdenticalThroughTheFactory) {
   EXPECT_TRUE(device.holds(6, hashes[0]));
   EXPECT_TRUE(device.holds(7, hashes[1]));
   EXPECT_EQ(tier.stats().loaded_blocks, 2u);
+  // vllm:kv_offload_size: one observation per transfer of both blocks, in vLLM's buckets.
+  const ConnectorStats stats = tier.stats();
+  for (const HistogramSnapshot* h : {&stats.store_sizes, &stats.load_sizes}) {
+    EXPECT_EQ(h->bounds, kv_offload_size_buckets());
+    EXPECT_EQ(h->count, 1u);
+    EXPECT_EQ(h->sum, double(2 * device.block_bytes()));
+    ASSERT_EQ(h->counts.size(), h->bounds.size() + 1);
+    ASSERT_LT(2 * device.block_bytes(), 1'000'000u);  // so the first bucket (le 1e6)
+    EXPECT_EQ(h->counts[0], 1u);
+  }
 }
 
 TEST(OffloadConnector, FactoryReturnsNullWhenNothingIsConfiguredAndErrorsNameTheKey) {

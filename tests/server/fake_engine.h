@@ -272,7 +272,11 @@ class FakeEngine final : public engine::EngineClient {
     s.generation_tokens = generation_tokens_;
     s.num_steps = steps_;
     s.prefix_cache_queries = prompt_tokens_;
-    s.transfers["GPU_to_CPU"] = {4096, 0.5, 2, 0};
+    // Two stores: 1,024 and 3,072 bytes, in vLLM's first bucket (1e6) of vllm:kv_offload_size.
+    HistogramSnapshot sizes = empty_histogram({1e6, 5e6});
+    observe(sizes, 1024);
+    observe(sizes, 3072);
+    s.transfers["GPU_to_CPU"] = {4096, 0.5, 2, 0, sizes};
     return s;
   }
   const engine::EngineInfo& info() const override { return info_; }

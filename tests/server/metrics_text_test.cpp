@@ -176,6 +176,7 @@ TEST(MetricsText, HasVllmNamesAndTypes) {
       {"vllm:cache_config_info", "gauge"},
       {"vllm:kv_offload_total_bytes", "counter"},
       {"vllm:kv_offload_total_time", "counter"},
+      {"vllm:kv_offload_size", "histogram"},
       {"kvtier:cpu_cache_usage_perc", "gauge"},
       {"kvtier:num_requests_loading", "gauge"},
   };
@@ -192,6 +193,22 @@ TEST(MetricsText, HasVllmNamesAndTypes) {
             4096);
   EXPECT_EQ(scrape.value("vllm:kv_offload_total_bytes_total", {{"transfer_type", "CPU_to_GPU"}}),
             0);
+  // One observation per completed transfer, from the engine's histogram.
+  EXPECT_EQ(scrape.value("vllm:kv_offload_size_count", {{"transfer_type", "GPU_to_CPU"}}), 2);
+  EXPECT_EQ(scrape.value("vllm:kv_offload_size_sum", {{"transfer_type", "GPU_to_CPU"}}), 4096);
+  EXPECT_EQ(scrape.value("vllm:kv_offload_size_bucket",
+                         {{"transfer_type", "GPU_to_CPU"}, {"le", "1000000.0"}}),
+            2);
+  // A direction with no transfers still has vLLM's buckets, all empty.
+  std::vector<std::string> les;
+  for (const auto& s : scrape.named("vllm:kv_offload_size_bucket")) {
+    if (s.labels.at("transfer_type") != "CPU_to_GPU") continue;
+    les.push_back(s.labels.at("le"));
+    EXPECT_EQ(s.value, 0) << s.labels.at("le");
+  }
+  EXPECT_EQ(les, (std::vector<std::string>{"1000000.0", "5000000.0", "10000000.0", "20000000.0",
+                                           "40000000.0", "60000000.0", "80000000.0",
+                                           "100000000.0", "150000000.0", "200000000.0", "+Inf"}));
 }
 
 TEST(MetricsText, HistogramsUseVllmBucketsAndAreCumulative) {

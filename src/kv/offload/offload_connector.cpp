@@ -22,6 +22,8 @@ CpuOffloadConnector::CpuOffloadConnector(const OffloadConfig& config, const KvPo
   // Popped from the back: slot 0 is used first.
   for (int32_t s = slots - 1; s >= 0; --s) free_slots_.push_back(s);
   totals_.num_blocks = slots;
+  totals_.store_sizes = empty_histogram(kv_offload_size_buckets());
+  totals_.load_sizes = empty_histogram(kv_offload_size_buckets());
 }
 
 CpuOffloadConnector::~CpuOffloadConnector() {
@@ -245,6 +247,7 @@ void CpuOffloadConnector::finish_store(const TransferCompletion& done, Completed
     totals_.store_bytes += done.bytes;
     totals_.store_seconds += done.seconds;
     totals_.stores += 1;
+    observe(totals_.store_sizes, double(done.bytes));
     totals_.stored_blocks += batch.blocks.size();
   } else {
     // The slots hold no trustworthy copy: the blocks were never announced and never become hits.
@@ -295,6 +298,7 @@ void CpuOffloadConnector::finish_load(const TransferCompletion& done, Completed&
   totals_.load_bytes += done.bytes;
   totals_.load_seconds += done.seconds;
   totals_.loads += 1;
+  observe(totals_.load_sizes, double(done.bytes));
   totals_.loaded_blocks += uint64_t(n);
   out.loads.push_back(done.ticket);
 }
