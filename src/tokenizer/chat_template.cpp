@@ -19,12 +19,13 @@ Expected<std::unique_ptr<ChatTemplate>> ChatTemplate::parse(std::string_view sou
   return t;
 }
 
-Expected<std::string> ChatTemplate::render(const TemplateVariables& variables) const {
+Expected<std::string> ChatTemplate::render(const TemplateVariables& variables,
+                                           const jinja::RenderLimits& limits) const {
   auto globals = std::make_shared<jinja::Frame>();
   jinja::install_globals(*globals);
   auto frame = std::make_shared<jinja::Frame>(globals);
   for (const auto& [name, value] : variables) frame->set(name, value);
-  jinja::Interpreter interpreter;
+  jinja::Interpreter interpreter(limits);
   try {
     return interpreter.render(body_, frame);
   } catch (const jinja::TemplateError& e) {
@@ -39,13 +40,14 @@ Expected<std::string> ChatTemplate::render(const TemplateVariables& variables) c
   }
 }
 
-Expected<std::string> ChatTemplate::render(const nlohmann::ordered_json& variables) const {
+Expected<std::string> ChatTemplate::render(const nlohmann::ordered_json& variables,
+                                           const jinja::RenderLimits& limits) const {
   if (!variables.is_object()) return invalid_argument("chat template variables must be a JSON object");
   TemplateVariables vars;
   for (auto it = variables.begin(); it != variables.end(); ++it) {
     vars.emplace_back(it.key(), jinja::Value::from_json(it.value()));
   }
-  return render(vars);
+  return render(vars, limits);
 }
 
 }  // namespace kvtier::tokenizer

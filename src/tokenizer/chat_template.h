@@ -12,6 +12,7 @@
 
 #include "common/status.h"
 #include "tokenizer/jinja/ast.h"
+#include "tokenizer/jinja/render_limits.h"
 #include "tokenizer/jinja/value.h"
 
 namespace kvtier::tokenizer {
@@ -25,9 +26,11 @@ class ChatTemplate {
   static Expected<std::unique_ptr<ChatTemplate>> parse(std::string_view source, std::string_view where);
 
   // Renders with these variables on top of the globals (range, namespace, raise_exception...).
-  Expected<std::string> render(const TemplateVariables& variables) const;
+  Expected<std::string> render(const TemplateVariables& variables,
+                               const jinja::RenderLimits& limits = {}) const;
   // The same with variables given as a JSON object (key order kept).
-  Expected<std::string> render(const nlohmann::ordered_json& variables) const;
+  Expected<std::string> render(const nlohmann::ordered_json& variables,
+                               const jinja::RenderLimits& limits = {}) const;
 
  private:
   ChatTemplate() = default;

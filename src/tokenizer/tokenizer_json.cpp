@@ -249,8 +249,12 @@ Expected<TokenizerSpec> read_tokenizer_json(const std::filesystem::path& path) {
   if (!in) return not_found("cannot open {}", path.string());
   std::stringstream buffer;
   buffer << in.rdbuf();
-  KVTIER_ASSIGN_OR_RETURN(StreamedTokenizerJson streamed, stream_tokenizer_json(buffer.str(), path.string()));
-  return Reader(path.string(), &streamed).read(streamed.root);
+  return parse_tokenizer_json_text(buffer.str(), path.string());
+}
+
+Expected<TokenizerSpec> parse_tokenizer_json_text(std::string_view text, std::string_view where) {
+  KVTIER_ASSIGN_OR_RETURN(StreamedTokenizerJson streamed, stream_tokenizer_json(text, where));
+  return Reader(where, &streamed).read(streamed.root);
 }
 
 }  // namespace kvtier::tokenizer

@@ -26,5 +26,7 @@ struct TokenizerSpec {
 // `where` names the source in error messages (the file path).
 Expected<TokenizerSpec> parse_tokenizer_json(const nlohmann::json& root, std::string_view where);
 Expected<TokenizerSpec> read_tokenizer_json(const std::filesystem::path& path);
+// The same from the file's text, streamed (tokenizer_json_stream.h) as read_tokenizer_json does.
+Expected<TokenizerSpec> parse_tokenizer_json_text(std::string_view text, std::string_view where);
 
 }  // namespace kvtier::tokenizer

@@ -8,12 +8,6 @@
 namespace kvtier::tokenizer::jinja {
 namespace {
 
-constexpr int kMaxCallDepth = 200;
-constexpr size_t kMaxIterations = 1'000'000;
-// A rendered prompt of 32 MiB is millions of tokens, past any model's context; the total bounds
-// the work of templates that build and drop large strings in a loop.
-constexpr size_t kMaxOutputBytes = size_t(32) << 20;
-constexpr size_t kMaxProducedBytes = size_t(512) << 20;
 
 }  // namespace
 
@@ -80,27 +74,27 @@ CallArgs Interpreter::eval_args(const ArgExprs& args, Frame& frame) {
 }
 
 void Interpreter::enter_call() {
-  if (++call_depth_ > kMaxCallDepth) {
+  if (++call_depth_ > limits_.max_call_depth) {
     --call_depth_;
-    throw TemplateError(fmt::format("macro calls nested deeper than {}", kMaxCallDepth));
+    throw TemplateError(fmt::format("macro calls nested deeper than {}", limits_.max_call_depth));
   }
 }
 
 void Interpreter::count_iterations(size_t n) {
   iterations_ += n;
-  if (iterations_ > kMaxIterations) throw TemplateError(fmt::format("template ran more than {} loop iterations", kMaxIterations));
+  if (iterations_ > limits_.max_iterations) throw TemplateError(fmt::format("template ran more than {} loop iterations", limits_.max_iterations));
 }
 
 void Interpreter::count_output(size_t size) {
-  if (size > kMaxOutputBytes)
+  if (size > limits_.max_output_bytes)
     throw TemplateError(fmt::format("output of more than {} bytes (a loop or recursion without "
                                     "bound?)",
-                                    kMaxOutputBytes));
+                                    limits_.max_output_bytes));
   produced_ += size;
-  if (produced_ > kMaxProducedBytes)
+  if (produced_ > limits_.max_produced_bytes)
     throw TemplateError(fmt::format("rendering made more than {} bytes of text in all (a loop or "
                                     "recursion without bound?)",
-                                    kMaxProducedBytes));
+                                    limits_.max_produced_bytes));
 }
 
 Value Interpreter::make_namespace(DictData initial) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tokenizer/jinja/ast.h"
+#include "tokenizer/jinja/render_limits.h"
 #include "tokenizer/jinja/value.h"
 
 namespace kvtier::tokenizer::jinja {
@@ -28,6 +29,7 @@ class Frame {
 
 class Interpreter {
  public:
+  explicit Interpreter(RenderLimits limits = {}) : limits_(limits) {}
   Value eval(const Expr& e, Frame& frame);
   Flow exec(const Body& body, const FramePtr& frame, std::string& out);
   std::string render(const Body& body, const FramePtr& frame);
@@ -49,6 +51,7 @@ class Interpreter {
   ~Interpreter();
 
  private:
+  RenderLimits limits_;
   int call_depth_ = 0;
   size_t iterations_ = 0;
   size_t produced_ = 0;  // bytes of strings (and list items) made during this render
