@@ -83,6 +83,12 @@ TEST(ChatTemplate, RangeNearTheIntegerLimitsStopsAtItsBound) {
             "[10, 7, 4, 1][0, 4, 8][]");
 }
 
+// Float literals beyond a double become inf (or 0.0) as Python's float() makes them.
+TEST(ChatTemplate, FloatLiteralsBeyondADoubleAreInfinite) {
+  EXPECT_EQ(render("{{ 1e999 }}|{{ -1e01234567 }}|{{ 1e-999 }}|{{ 1e999 > 10 }}"),
+            "inf|-inf|0.0|True");
+}
+
 TEST(ChatTemplate, UndefinedValuesBehaveAsJinjasDefault) {
   EXPECT_EQ(render("[{{ x }}][{{ x is defined }}][{{ x|length }}][{% for i in x %}i{% endfor %}][{{ 'a' ~ x }}]"),
             "[][False][0][][a]");

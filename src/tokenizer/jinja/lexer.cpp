@@ -1,5 +1,7 @@
 #include "tokenizer/jinja/lexer.h"
 
+#include <cstdlib>
+
 #include <cstring>
 
 #include <fmt/format.h>
@@ -285,7 +287,9 @@ class Lexer {
     advance_to(e);
     if (is_float) {
       t.type = TokenType::kFloat;
-      t.number = std::stod(text);
+      // strtod, not stod: a literal beyond a double is inf (and one too small 0.0), as Python's
+      // float() makes it, where stod would throw out_of_range out of the parser.
+      t.number = std::strtod(text.c_str(), nullptr);
     } else {
       try {
         t.integer = std::stoll(text);
