@@ -137,6 +137,8 @@ Expected<std::string> required_string(const YAML::Node& map, const char* key,
 Status check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
                   const std::string& context, std::string_view source) {
   for (const auto& kv : map) {
+    if (!kv.first.IsScalar())
+      return invalid_argument("{}: {}: keys must be names", where(kv.first, source), context);
     const std::string key = kv.first.as<std::string>();
     bool known = false;
     for (auto a : allowed) known = known || key == a;
@@ -163,7 +165,11 @@ Expected<PluginSpec> parse_plugin(const YAML::Node& node, size_t i, std::string_
     return invalid_argument("{}: plugin '{}': 'parameters' must be a map", where(params, source),
                             spec.name);
   }
-  spec.parameters = params ? yaml_to_json<nlohmann::json>(params) : nlohmann::json();
+  try {
+    spec.parameters = params ? yaml_to_json<nlohmann::json>(params) : nlohmann::json();
+  } catch (const YAML::Exception& e) {  // a key that is no scalar (`? {a: 1}`), for one
+    return invalid_argument("{}: {}: parameters: {}", where(params, source), context, e.msg);
+  }
   return spec;
 }
 
@@ -256,6 +262,8 @@ Expected<EndpointPickerConfig> parse_picker_config(std::string_view yaml_text,
   EndpointPickerConfig config;
   config.source = std::string(source);
   for (const auto& kv : root) {
+    if (!kv.first.IsScalar())
+      return invalid_argument("{}: keys must be names", where(kv.first, source));
     const std::string key = kv.first.as<std::string>();
     if (key == "apiVersion" || key == "kind" || key == "plugins" || key == "schedulingProfiles") {
       continue;

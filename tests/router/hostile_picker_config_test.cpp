@@ -67,6 +67,22 @@ TEST(HostilePickerConfig, StrayCommaIsNotAMapRatherThanEndlessDocuments) {
   }
 }
 
+// YAML allows any node as a key (`? {a: 1}`); a config's keys are names, and a key that is not
+// one is an error naming where it is, not a conversion exception out of the parser.
+TEST(HostilePickerConfig, KeysThatAreNotNamesAreRefused) {
+  const std::string params = std::string(kHeader) +
+                             "plugins:\n- name: q\n  type: queue-scorer\n  parameters:\n"
+                             "    ? {a: 1}\n    : 2\n- type: max-score-picker\n";
+  const std::string top = std::string(kHeader) + "? [x]\n: 1\n";
+  for (const std::string& text : {params, top}) {
+    auto config = parse_picker_config(text, "keys.yaml");
+    ASSERT_FALSE(config) << text;
+    EXPECT_EQ(config.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(config.error().message().find("keys.yaml:"), std::string::npos)
+        << config.error().message();
+  }
+}
+
 TEST(HostilePickerConfig, SmallAliasesStillWork) {
   std::string doc = std::string(kHeader) +
                     "plugins:\n- name: q\n  type: prefix-cache-scorer\n  parameters: &p\n"
