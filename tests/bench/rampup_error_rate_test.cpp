@@ -43,7 +43,7 @@ Strategy closed_loop(StrategyType type, int64_t slots, double rampup) {
   return s;
 }
 
-// 8 tokens 0.15 s apart: a request streams for >= 1.05 s, far past the last slot's start (at
+// 8 tokens (the requests' max_tokens) 0.15 s apart: a request streams for >= 1.05 s, far past the last slot's start (at
 // most 0.3 s in), so no slot finishes (and refills, at a later time) before every slot has
 // started, even on a loaded machine.
 ScriptedServerOptions slow_replies() {
@@ -77,7 +77,9 @@ TEST(Rampup, ClosedLoopsStartTheirSlotsSpreadOverTheRamp) {
 
 TEST(Rampup, WithoutARampEverySlotStartsAtOnce) {
   Rig s(slow_replies());
-  ConversationSource source(numbered_conversations(1, 2, false), 8);
+  // 8 output tokens, as slow_replies() assumes: with 2, a reply lasted 0.3 s, and a first slot
+  // could finish and refill (at a later time) before a descheduled launcher started the third.
+  ConversationSource source(numbered_conversations(1, 8, false), 8);
   auto run = run_benchmark(*s.client, source, closed_loop(StrategyType::kConcurrent, 3, 0),
                            {std::nullopt, 3, std::nullopt, std::nullopt}, RunOptions{}, nullptr);
   ASSERT_TRUE(run.has_value());
