@@ -20,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+#include "common/cpu_time.h"
+
 namespace kvtier::bench {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -329,12 +331,7 @@ int64_t ScriptedServer::peak_open_streams() const {
 double ScriptedServer::cpu_seconds() const {
   double total = 0.0;
   for (auto& t : impl_->threads) {
-    clockid_t clock;
-    timespec ts{};
-    if (pthread_getcpuclockid(const_cast<std::thread&>(t).native_handle(), &clock) == 0 &&
-        clock_gettime(clock, &ts) == 0) {
-      total += static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-    }
+    total += thread_cpu_seconds(const_cast<std::thread&>(t).native_handle());
   }
   return total;
 }

@@ -21,6 +21,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/cpu_time.h"
 #include "bench/bench_clock.h"
 #include "bench/stream_accumulator.h"
 
@@ -288,14 +289,7 @@ void StreamClient::cancel_in_flight() {
 
 double StreamClient::cpu_seconds() const {
   double total = 0.0;
-  for (const auto& lane : impl_->lanes) {
-    clockid_t clock;
-    timespec ts{};
-    if (pthread_getcpuclockid(lane->thread.native_handle(), &clock) == 0 &&
-        clock_gettime(clock, &ts) == 0) {
-      total += static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-    }
-  }
+  for (const auto& lane : impl_->lanes) total += thread_cpu_seconds(lane->thread.native_handle());
   return total;
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/cpu_time.h"
 #include "router/plugin_factory.h"
 
 namespace kvtier::router {
@@ -222,12 +223,7 @@ void Gateway::stop() {
 double Gateway::io_cpu_seconds() const {
   double total = 0;
   for (auto& t : state_->threads) {
-    clockid_t clock;
-    timespec ts{};
-    if (pthread_getcpuclockid(const_cast<std::thread&>(t).native_handle(), &clock) == 0 &&
-        clock_gettime(clock, &ts) == 0) {
-      total += double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-    }
+    total += thread_cpu_seconds(const_cast<std::thread&>(t).native_handle());
   }
   return total;
 }
