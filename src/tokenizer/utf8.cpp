@@ -1,5 +1,6 @@
 #include "tokenizer/utf8.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace kvtier::tokenizer {
@@ -79,7 +80,8 @@ char32_t next_code_point(std::string_view s, size_t& i) {
   int len = b0 < 0xE0 ? 2 : b0 < 0xF0 ? 3 : 4;
   char32_t cp = b0 & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
   for (int k = 1; k < len && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<uint8_t>(s[i + k]) & 0x3F);
-  i += len;
+  // A sequence cut short by the end of `s` ends there: callers index s up to the new i.
+  i = std::min(i + size_t(len), s.size());
   return cp;
 }
 

@@ -22,6 +22,14 @@ void expect_output_limit(std::string_view source) {
   EXPECT_EQ(m.find("bad_alloc"), std::string::npos) << m;
 }
 
+TEST(HostileTemplate, TagCutShortByATruncatedUtf8SpaceIsAnError) {
+  // 0xEC starts a 3-byte sequence whose bits so far read as a form feed (a space to Python): the
+  // lexer's whitespace skip must stop at the template's end, not step past it.
+  const std::string m = render_error("{{ \xEC");
+  EXPECT_NE(m.find("parse error"), std::string::npos) << m;
+  EXPECT_NE(m.find("unexpected end of template"), std::string::npos) << m;
+}
+
 TEST(HostileTemplate, OutputPastTheLimitIsRefused) {
   // 100 x 1 MB of output: each piece is small, the whole is past the limit.
   expect_output_limit("{% for i in range(100) %}{{ 'x' * 1000000 }}{% endfor %}");

@@ -77,5 +77,13 @@ TEST(Utf8, CodePointsRoundTrip) {
   EXPECT_EQ(count_code_points("a\xC3\xA9\xF0\x9F\x98\x80"), 3u);
 }
 
+TEST(Utf8, SequenceCutShortByTheEndStopsThere) {
+  // A lead byte of a 3-byte sequence with nothing after it: the position ends at the string's end.
+  const std::string s = "a\xEC";
+  size_t i = 1;
+  next_code_point(s, i);
+  EXPECT_EQ(i, s.size());
+}
+
 }  // namespace
 }  // namespace kvtier::tokenizer
